@@ -1,0 +1,48 @@
+"""The FastAPI application: `uvicorn api.main:app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from api.assistants.router import router as assistants_router
+from api.catalogue.router import router as catalogue_router
+from api.errors import install_error_handlers
+from api.health.router import router as health_router
+from api.openapi import install_openapi
+from api.state import AppState
+from shared.config import Settings, get_settings
+from shared.db import create_engine, create_sessionmaker
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        redis = Redis.from_url(settings.redis_url)
+        app.state.resources = AppState(
+            settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine), redis=redis
+        )
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Assistants API",
+        version="0.1.0",
+        description="Create, version and run AI assistants on OpenAI, Anthropic and Google models.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (health_router, assistants_router, catalogue_router):
+        app.include_router(router)
+    install_openapi(app)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,78 @@
+"""Settings shared by the API, the workers and the admin CLI.
+
+Read from the environment (and an optional `.env`), so every process of a deployment agrees on
+one source of truth. See `.env.example` for the documented list.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/assistants"
+    database_pool_size: int = 10
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis key and Celery queue we create starts with this, so test runs never collide.
+    redis_key_prefix: str = "assistants"
+    celery_broker_url: str | None = None
+
+    model_catalogue_file: Path | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Providers: keys and base URLs (base URLs point the official SDKs at the emulator).
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    anthropic_api_key: str | None = None
+    anthropic_base_url: str | None = None
+    google_api_key: str | None = None
+    google_gemini_base_url: str | None = None
+    allow_emulated_providers: bool = False
+    emulator_host: str = "127.0.0.1"
+    emulator_port: int = 8090
+
+    # Execution.
+    sync_wait_seconds: float = 30.0
+    provider_timeout_seconds: float = 60.0
+    provider_max_attempts: int = 4
+    retry_base_seconds: float = 0.5
+    retry_max_seconds: float = 20.0
+    # A running job whose worker stopped renewing its lease is re-queued after this long.
+    job_lease_seconds: float = 90.0
+    reaper_interval_seconds: float = 15.0
+    queued_job_requeue_seconds: float = 120.0
+    worker_concurrency: int = 200
+    broker_visibility_timeout_seconds: int = 300
+    idempotency_ttl_hours: int = 24
+
+    # Attachments fetched by workers when a provider needs the bytes.
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_fetch_timeout_seconds: float = 10.0
+    attachment_allowed_hosts: list[str] = Field(default_factory=list)
+
+    # Flower.
+    flower_basic_auth: str | None = None
+
+    @property
+    def broker_url(self) -> str:
+        return self.celery_broker_url or self.redis_url
+
+    @property
+    def sync_database_url(self) -> str:
+        """The same database for tools that speak plain libpq URLs (psql, createdb)."""
+        return self.database_url.replace("+asyncpg", "")
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.redis_key_prefix, *parts))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,74 @@
+"""Test run set-up: a fresh PostgreSQL database and a private Redis key prefix for this run.
+
+The environment is set before any project module reads its settings, the database is migrated
+with Alembic (the same path as production) and dropped at the end, and every Redis key with the
+run's prefix is deleted.
+"""
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
+BASE_DATABASE = os.environ.get("TEST_DATABASE_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+os.environ["DATABASE_URL"] = f"{BASE_DATABASE}/assistants_test_{RUN_ID}"
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ["REDIS_KEY_PREFIX"] = f"assistants-test-{RUN_ID}"
+os.environ["ENVIRONMENT"] = "test"
+os.environ["LOG_JSON"] = "false"
+
+import httpx  # noqa: E402
+from redis import Redis  # noqa: E402
+
+from shared.config import get_settings  # noqa: E402
+from shared.database_admin import create_database_if_missing, drop_database  # noqa: E402
+from shared.migrations.runner import upgrade  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def settings():  # type: ignore[no-untyped-def]
+    return get_settings()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    asyncio.run(create_database_if_missing(settings.database_url))
+    upgrade(settings.database_url)
+    yield settings.database_url
+    asyncio.run(drop_database(settings.database_url))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_prefix(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    yield settings.redis_key_prefix
+    redis = Redis.from_url(settings.redis_url)
+    keys = list(redis.scan_iter(match=f"{settings.redis_key_prefix}*", count=1000))
+    for start in range(0, len(keys), 500):
+        redis.delete(*keys[start : start + 500])
+    redis.close()
+
+
+@pytest.fixture(scope="session")
+async def app(database):  # type: ignore[no-untyped-def]
+    from api.main import create_app
+
+    application = create_app()
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def tenant(database):  # type: ignore[no-untyped-def]
+    from tests.factories import new_tenant
+
+    return await new_tenant()
