@@ -10,10 +10,16 @@ from api.assistants.router import router as assistants_router
 from api.catalogue.router import router as catalogue_router
 from api.errors import install_error_handlers
 from api.health.router import router as health_router
+from api.jobs.router import router as jobs_router
+from api.jobs.waiter import JobWaiter
 from api.openapi import install_openapi
+from api.sessions.router import router as sessions_router
 from api.state import AppState
+from api.usage.router import router as usage_router
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
+from shared.notifications import job_events_channel
+from shared.queueing import make_celery
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,12 +29,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         redis = Redis.from_url(settings.redis_url)
+        waiter = JobWaiter(redis, job_events_channel(settings))
+        await waiter.start()
         app.state.resources = AppState(
-            settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine), redis=redis
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            redis=redis,
+            celery=make_celery(settings),
+            waiter=waiter,
         )
         try:
             yield
         finally:
+            await waiter.stop()
             await redis.aclose()
             await engine.dispose()
 
@@ -39,7 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (health_router, assistants_router, catalogue_router):
+    for router in (
+        health_router,
+        assistants_router,
+        jobs_router,
+        sessions_router,
+        usage_router,
+        catalogue_router,
+    ):
         app.include_router(router)
     install_openapi(app)
     return app

@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 
+from celery import Celery
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.jobs.waiter import JobWaiter
 from shared.config import Settings
 
 
@@ -14,3 +16,5 @@ class AppState:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis
+    celery: Celery
+    waiter: JobWaiter

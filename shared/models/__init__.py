@@ -3,6 +3,18 @@
 from shared.models.api_key import ApiKey
 from shared.models.assistant import Assistant
 from shared.models.company import Company
+from shared.models.job import Job
 from shared.models.prompt_version import PromptVersion
+from shared.models.session import Session, SessionMessage
+from shared.models.usage_record import UsageRecord
 
-__all__ = ["ApiKey", "Assistant", "Company", "PromptVersion"]
+__all__ = [
+    "ApiKey",
+    "Assistant",
+    "Company",
+    "Job",
+    "PromptVersion",
+    "Session",
+    "SessionMessage",
+    "UsageRecord",
+]

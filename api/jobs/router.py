@@ -1,0 +1,192 @@
+"""Execute (synchronous by default, asynchronous on request) and job polling."""
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.dependencies import CurrentPrincipal, SessionDep, StateDep
+from api.errors import error_responses
+from api.state import AppState
+from shared.assistants.errors import AssistantNotFound
+from shared.db import unit_of_work
+from shared.errors import Unauthorized
+from shared.jobs import repository, service
+from shared.jobs.errors import (
+    IdempotencyKeyReused,
+    InvalidToolResult,
+    JobNotCancellable,
+    JobNotFound,
+    ProviderFailed,
+    UnsupportedAttachment,
+)
+from shared.jobs.schemas import (
+    TERMINAL,
+    ExecuteRequest,
+    ExecuteResponse,
+    JobList,
+    JobOut,
+    JobStatus,
+)
+from shared.models import Job
+from shared.queueing import send_jobs
+from shared.schemas import ErrorResponse, PageMeta
+from shared.sessions.errors import SessionConflict
+
+router = APIRouter(tags=["jobs"])
+logger = structlog.get_logger(__name__)
+
+_EXECUTE_RESPONSES = {
+    **error_responses(
+        Unauthorized,
+        AssistantNotFound,
+        UnsupportedAttachment,
+        InvalidToolResult,
+        SessionConflict,
+        IdempotencyKeyReused,
+    ),
+    202: {"model": JobOut, "description": "Accepted: the job goes on; poll the Location"},
+    502: {
+        "model": ErrorResponse,
+        "description": "PROVIDER_ERROR (or another provider failure code)",
+    },
+    504: {"model": ErrorResponse, "description": "PROVIDER_TIMEOUT"},
+}
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Replays within 24 h return the same job",
+    ),
+]
+Prefer = Annotated[str | None, Header(description="`respond-async` answers 202 at once")]
+
+
+async def enqueue(state: AppState, jobs: list[tuple[str, str]]) -> None:
+    """Send after commit. If the broker is down the job stays queued and the reaper sends it later."""
+    try:
+        await run_in_threadpool(send_jobs, state.celery, state.settings, jobs)
+    except Exception as exc:
+        logger.warning(
+            "enqueue failed; the reaper will retry", error=type(exc).__name__, jobs=len(jobs)
+        )
+
+
+def accepted(job: Job) -> JSONResponse:
+    body = service.to_out(job).model_dump(mode="json", by_alias=True)
+    return JSONResponse(body, status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
+
+
+async def _reload(state: AppState, company_id: str, job_id: str) -> Job:
+    async with state.sessionmaker() as session:
+        return await service.get(session, company_id, job_id)
+
+
+@router.post(
+    "/api/assistants/{assistant_id}/execute",
+    response_model=ExecuteResponse,
+    responses=_EXECUTE_RESPONSES,
+    tags=["assistants"],
+)
+async def execute_assistant(
+    assistant_id: str,
+    body: ExecuteRequest,
+    principal: CurrentPrincipal,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+    prefer: Prefer = None,
+    x_request_id: Annotated[str | None, Header(max_length=64)] = None,
+) -> ExecuteResponse | JSONResponse:
+    """Run the assistant on the user's input.
+
+    Waits for the answer (200) up to the configured time; with `Prefer: respond-async`, or when
+    the answer takes longer, answers 202 with the job and its `Location` to poll. A new session is
+    created when `sessionId` is absent or unknown.
+    """
+    respond_async = prefer is not None and "respond-async" in prefer.lower()
+    async with unit_of_work(state.sessionmaker) as session:
+        admission = await service.admit(
+            session,
+            principal.company_id,
+            assistant_id,
+            body,
+            kind="async" if respond_async else "interactive",
+            idempotency_key=idempotency_key,
+            idempotency_ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
+            request_id=x_request_id,
+        )
+    job = admission.job
+    follow_up = [(job.id, job.kind)] if admission.should_enqueue else []
+    if respond_async:
+        await enqueue(state, follow_up)
+        return accepted(job)
+    async with state.waiter.waiting(job.id) as done:
+        await enqueue(state, follow_up)
+        if job.status not in TERMINAL:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done, timeout=state.settings.sync_wait_seconds)
+    job = await _reload(state, principal.company_id, job.id)
+    if job.status == JobStatus.succeeded:
+        result = service.result_of(job)
+        assert result is not None
+        return ExecuteResponse(**result.model_dump(), job_id=job.id)
+    if job.status == JobStatus.failed:
+        raise ProviderFailed(
+            job.error_code or "PROVIDER_ERROR", job.error_message or "The provider failed", job.id
+        )
+    return accepted(job)
+
+
+@router.get(
+    "/api/jobs/{job_id}",
+    response_model=JobOut,
+    responses=error_responses(Unauthorized, JobNotFound),
+)
+async def get_job(job_id: str, principal: CurrentPrincipal, session: SessionDep) -> JobOut:
+    """A job's status, attempts, timestamps and its result or error."""
+    return service.to_out(await service.get(session, principal.company_id, job_id))
+
+
+@router.get("/api/jobs", response_model=JobList, responses=error_responses(Unauthorized))
+async def list_jobs(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    assistant_id: Annotated[str | None, Query(alias="assistantId", max_length=24)] = None,
+    status: Annotated[JobStatus | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JobList:
+    """The company's jobs, newest first, optionally for one assistant and in one status."""
+    rows, total = await repository.list_page(
+        session,
+        principal.company_id,
+        assistant_id=assistant_id,
+        status=status.value if status else None,
+        offset=(page - 1) * limit,
+        limit=limit,
+    )
+    return JobList(
+        data=[service.to_out(row) for row in rows],
+        meta=PageMeta(page=page, limit=limit, total=total),
+    )
+
+
+@router.post(
+    "/api/jobs/{job_id}/cancel",
+    response_model=JobOut,
+    responses=error_responses(Unauthorized, JobNotFound, JobNotCancellable),
+)
+async def cancel_job(job_id: str, principal: CurrentPrincipal, state: StateDep) -> JobOut:
+    """Cancel a queued job: it will never reach a provider. Running or finished jobs answer 409."""
+    async with unit_of_work(state.sessionmaker) as session:
+        job, released = await service.cancel(session, principal.company_id, job_id)
+    await enqueue(state, [released] if released else [])
+    return service.to_out(job)

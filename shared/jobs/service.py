@@ -1,0 +1,217 @@
+"""Admission of execute requests, job reads and cancellation (the API's side of jobs)."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.assistants import service as assistants
+from shared.catalogue.service import find_model
+from shared.db import utcnow
+from shared.jobs import repository
+from shared.jobs.errors import (
+    IdempotencyKeyReused,
+    InvalidToolResult,
+    JobNotCancellable,
+    JobNotFound,
+    UnsupportedAttachment,
+)
+from shared.jobs.lifecycle import release_next_in_session
+from shared.jobs.schemas import (
+    ExecuteRequest,
+    JobError,
+    JobOut,
+    JobResult,
+    ToolCall,
+    Usage,
+)
+from shared.models import Assistant, Job
+from shared.sessions import service as sessions
+from shared.sessions.repository import messages as session_messages
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    job: Job
+    created: bool  # False when an Idempotency-Key replays an earlier job
+
+    @property
+    def should_enqueue(self) -> bool:
+        return self.created and not self.job.blocked
+
+
+def request_hash(assistant_id: str, body: ExecuteRequest) -> str:
+    canonical = json.dumps([assistant_id, body.model_dump(mode="json")], sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validate_attachments(assistant: Assistant, body: ExecuteRequest) -> None:
+    for index, attachment in enumerate(body.attachments):
+        where = {"field": f"attachments.{index}"}
+        if attachment.type != "url":
+            raise UnsupportedAttachment(
+                f"Attachment type '{attachment.type}' is not supported; use 'url'", details=[where]
+            )
+        if attachment.mime_type not in IMAGE_TYPES:
+            raise UnsupportedAttachment(
+                f"mimeType '{attachment.mime_type}' is not supported; use one of {sorted(IMAGE_TYPES)}",
+                details=[where],
+            )
+        if not attachment.url.startswith(("https://", "http://")):
+            raise UnsupportedAttachment("Attachment urls must be http(s)", details=[where])
+    if body.attachments:
+        model = find_model(assistant.llm_provider, assistant.llm_model)
+        if model is None or not model.supports_images:
+            raise UnsupportedAttachment(f"Model {assistant.llm_model} does not take images")
+
+
+async def _validate_tool_results(
+    session: AsyncSession, session_id: str, body: ExecuteRequest
+) -> None:
+    history = await session_messages(session, session_id)
+    last = history[-1] if history else None
+    pending = (
+        {call["id"] for call in (last.content.get("toolCalls") or [])}
+        if last and last.role == "assistant"
+        else set()
+    )
+    unknown = [r.tool_call_id for r in body.tool_results if r.tool_call_id not in pending]
+    if unknown:
+        raise InvalidToolResult(
+            f"No pending tool call with id {', '.join(unknown)} in this session",
+            details={"toolCallIds": unknown},
+        )
+
+
+async def _replay(
+    session: AsyncSession, company_id: str, key: str, fingerprint: str, ttl: timedelta
+) -> Job | None:
+    await repository.lock_idempotency_key(session, company_id, key)
+    earlier = await repository.by_idempotency_key(session, company_id, key)
+    if earlier is None:
+        return None
+    if earlier.created_at < utcnow() - ttl:
+        earlier.idempotency_key = None  # expired: the key is free again
+        await session.flush()
+        return None
+    if earlier.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    return earlier
+
+
+async def admit(
+    session: AsyncSession,
+    company_id: str,
+    assistant_id: str,
+    body: ExecuteRequest,
+    *,
+    kind: str,
+    idempotency_key: str | None = None,
+    idempotency_ttl: timedelta = timedelta(hours=24),
+    request_id: str | None = None,
+) -> Admission:
+    """Record a job for an execute request (the caller commits, then enqueues)."""
+    assistant = await assistants.get(session, company_id, assistant_id)
+    validate_attachments(assistant, body)
+    fingerprint = request_hash(assistant_id, body)
+    if idempotency_key:
+        earlier = await _replay(session, company_id, idempotency_key, fingerprint, idempotency_ttl)
+        if earlier is not None:
+            return Admission(job=earlier, created=False)
+    conversation, seq = await sessions.open_for_turn(
+        session, company_id, assistant_id, body.session_id
+    )
+    blocked = await repository.session_has_open_job(session, conversation.id)
+    if body.tool_results and not blocked:
+        await _validate_tool_results(session, conversation.id, body)
+    job = Job(
+        company_id=company_id,
+        assistant_id=assistant_id,
+        session_id=conversation.id,
+        session_seq=seq,
+        kind=kind,
+        status="queued",
+        blocked=blocked,
+        input=body.model_dump(mode="json", by_alias=True, exclude={"session_id"}),
+        prompt_version=assistant.prompt_version,
+        provider=assistant.llm_provider,
+        model=assistant.llm_model,
+        max_tokens=assistant.max_tokens,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        request_id=request_id,
+        enqueued_at=None if blocked else utcnow(),
+    )
+    session.add(job)
+    await session.flush()
+    return Admission(job=job, created=True)
+
+
+async def get(session: AsyncSession, company_id: str, job_id: str) -> Job:
+    job = await repository.get(session, company_id, job_id)
+    if job is None:
+        raise JobNotFound()
+    return job
+
+
+async def cancel(
+    session: AsyncSession, company_id: str, job_id: str
+) -> tuple[Job, tuple[str, str] | None]:
+    """Cancel a queued job. Returns the job and the session job it unblocked (id, kind), if any."""
+    job = await repository.get(session, company_id, job_id, for_update=True)
+    if job is None:
+        raise JobNotFound()
+    if job.status != "queued":
+        raise JobNotCancellable(f"Job is {job.status}; only a queued job can be cancelled")
+    was_blocking = not job.blocked
+    job.status = "cancelled"
+    job.finished_at = utcnow()
+    await session.flush()
+    released = None
+    if was_blocking and job.session_id:
+        released = await release_next_in_session(session, job.session_id)
+    return job, released
+
+
+def usage_of(job: Job) -> Usage:
+    inp, out = job.input_tokens or 0, job.output_tokens or 0
+    return Usage(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
+
+
+def result_of(job: Job) -> JobResult | None:
+    if job.status != "succeeded":
+        return None
+    return JobResult(
+        response=job.response or "",
+        session_id=job.session_id,
+        usage=usage_of(job),
+        tool_calls=[ToolCall.model_validate(call) for call in job.tool_calls or []],
+    )
+
+
+def to_out(job: Job) -> JobOut:
+    error = (
+        JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None
+    )
+    return JobOut(
+        id=job.id,
+        assistant_id=job.assistant_id,
+        session_id=job.session_id,
+        batch_id=job.batch_id,
+        custom_id=job.custom_id,
+        kind=job.kind,
+        status=job.status,
+        attempts=job.attempts,
+        prompt_version=job.prompt_version,
+        provider=job.provider,
+        model=job.model,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        result=result_of(job),
+        error=error,
+    )

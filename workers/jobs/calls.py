@@ -1,0 +1,74 @@
+"""One provider call with our retry policy: exponential backoff with jitter, honouring retry-after.
+
+Each attempt first renews the job's lease (and counts the attempt); each wait extends the lease
+by its length, so the reaper never mistakes a patient worker for a dead one.
+"""
+
+import time
+from collections.abc import Awaitable, Callable
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from shared.config import Settings
+from workers.providers.base import Provider, ProviderCallError, ProviderReply, ProviderRequest
+
+
+class ClaimLost(Exception):
+    """Another worker took the job over (or it was finished); this one must stop quietly."""
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ProviderCallError) and exc.retryable
+
+
+def _wait(settings: Settings) -> Callable[[RetryCallState], float]:
+    backoff = wait_exponential_jitter(
+        initial=settings.retry_base_seconds, max=settings.retry_max_seconds
+    )
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = exc.retry_after if isinstance(exc, ProviderCallError) else None
+        return max(backoff(state), retry_after or 0.0)
+
+    return wait
+
+
+async def call_provider(
+    provider: Provider,
+    request: ProviderRequest,
+    settings: Settings,
+    renew: Callable[[float, bool], Awaitable[bool]],
+) -> tuple[ProviderReply, int]:
+    """The reply and the latency of the successful attempt in ms. `renew(lease_s, is_attempt)`."""
+    lease = settings.provider_timeout_seconds + 30
+
+    async def before(_: RetryCallState) -> None:
+        if not await renew(lease, True):
+            raise ClaimLost()
+
+    async def before_sleep(state: RetryCallState) -> None:
+        sleep = state.next_action.sleep if state.next_action else 0.0
+        if not await renew(lease + sleep, False):
+            raise ClaimLost()
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(settings.provider_max_attempts),
+        wait=_wait(settings),
+        retry=retry_if_exception(_retryable),
+        before=before,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            started = time.perf_counter()
+            reply = await provider.complete(request)
+            return reply, int((time.perf_counter() - started) * 1000)
+    raise AssertionError("unreachable: tenacity re-raises the last error")

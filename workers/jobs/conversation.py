@@ -1,0 +1,69 @@
+"""From a claimed job to a provider request: system prompt, trimmed history, the new turn."""
+
+from typing import Any
+
+from shared.catalogue.service import find_model
+from shared.jobs.lifecycle import Claim
+from workers.providers.base import ProviderRequest, Turn
+
+# Rough but safe: about four characters a token, and a fixed allowance per image.
+CHARS_PER_TOKEN = 4
+IMAGE_TOKENS = 1_000
+DEFAULT_MAX_TOKENS = 4_096
+
+
+def estimate_tokens(turn: Turn) -> int:
+    chars = len(turn.text or "")
+    chars += sum(len(str(call["arguments"])) + len(call["name"]) for call in turn.tool_calls)
+    chars += sum(len(result["output"]) for result in turn.tool_results)
+    return chars // CHARS_PER_TOKEN + 4 + IMAGE_TOKENS * len(turn.images)
+
+
+def _names_by_call_id(history: list[Turn]) -> dict[str, str]:
+    return {call["id"]: call["name"] for turn in history for call in turn.tool_calls}
+
+
+def _history_turn(role: str, content: dict[str, Any]) -> Turn:
+    # Earlier turns go back as text, tool calls and tool results; images only with the new turn.
+    return Turn(
+        role=role,
+        text=content.get("text"),
+        tool_calls=content.get("toolCalls") or [],
+        tool_results=content.get("toolResults") or [],
+    )
+
+
+def trim(turns: list[Turn], budget: int) -> list[Turn]:
+    """Drop the oldest turns until the rest fits; the result starts with a plain user turn."""
+    kept = list(turns)
+    while len(kept) > 1 and sum(map(estimate_tokens, kept)) > budget:
+        kept.pop(0)
+    while len(kept) > 1 and (kept[0].role != "user" or kept[0].tool_results):
+        kept.pop(0)
+    return kept
+
+
+def build_request(claim: Claim, images: list[dict[str, Any]]) -> ProviderRequest:
+    job = claim.job
+    model = find_model(job.provider, job.model)
+    max_tokens = job.max_tokens or min(
+        model.max_output_tokens if model else DEFAULT_MAX_TOKENS, DEFAULT_MAX_TOKENS
+    )
+    history = [_history_turn(message.role, message.content) for message in claim.history]
+    names = _names_by_call_id(history)
+    results = [
+        {"toolCallId": r["toolCallId"], "output": r["output"], "name": names.get(r["toolCallId"])}
+        for r in job.input.get("toolResults") or []
+    ]
+    current = Turn(
+        role="user", text=job.input.get("userInput"), images=images, tool_results=results
+    )
+    system_tokens = len(claim.system_prompt or "") // CHARS_PER_TOKEN
+    budget = (model.context_window if model else 8_192) - max_tokens - system_tokens
+    return ProviderRequest(
+        model=job.model,
+        system=claim.system_prompt,
+        turns=trim([*history, current], budget),
+        max_tokens=max_tokens,
+        tools=claim.tools,
+    )

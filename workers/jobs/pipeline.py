@@ -1,0 +1,80 @@
+"""Running one job: claim, build the request, call the provider, write the outcome.
+
+No database connection is held while the provider works: the claim and the outcome are two
+short transactions, and lease renewals are one-statement transactions of their own.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from shared.db import unit_of_work
+from shared.jobs import lifecycle
+from shared.jobs.lifecycle import Claim, Outcome
+from shared.notifications import publish_job_done
+from workers.jobs.attachments import fetch_image
+from workers.jobs.calls import ClaimLost, call_provider
+from workers.jobs.conversation import build_request
+from workers.providers.base import Provider, ProviderCallError
+from workers.runtime import Runtime
+
+FollowUps = list[tuple[str, str]]  # (job id, kind) to enqueue after the outcome is committed
+
+
+async def _images(rt: Runtime, claim: Claim, provider: Provider) -> list[dict[str, Any]]:
+    images = [
+        {"url": a["url"], "mimeType": a["mimeType"]}
+        for a in claim.job.input.get("attachments") or []
+    ]
+    if provider.needs_image_bytes:
+        for image in images:
+            image["data"] = await fetch_image(rt.http, image["url"], rt.settings)
+    return images
+
+
+async def _attempt(rt: Runtime, claim: Claim) -> Outcome:
+    job = claim.job
+    provider = rt.providers.get(job.provider)
+    if provider is None:
+        return Outcome(
+            status="failed",
+            error_code="PROVIDER_NOT_CONFIGURED",
+            error_message=f"No API key is configured for {job.provider}",
+        )
+
+    async def renew(lease_seconds: float, attempt: bool) -> bool:
+        async with unit_of_work(rt.sessionmaker) as session:
+            return await lifecycle.renew(
+                session, job.id, claim.token, timedelta(seconds=lease_seconds), attempt=attempt
+            )
+
+    try:
+        request = build_request(claim, await _images(rt, claim, provider))
+        reply, latency_ms = await call_provider(provider, request, rt.settings, renew)
+    except ProviderCallError as exc:
+        return Outcome(status="failed", error_code=exc.code, error_message=exc.message)
+    return Outcome(
+        status="succeeded",
+        response=reply.text,
+        tool_calls=reply.tool_calls,
+        input_tokens=reply.input_tokens,
+        output_tokens=reply.output_tokens,
+        latency_ms=latency_ms,
+    )
+
+
+async def execute_job(rt: Runtime, job_id: str) -> FollowUps:
+    lease = timedelta(seconds=rt.settings.job_lease_seconds)
+    async with unit_of_work(rt.sessionmaker) as session:
+        claim = await lifecycle.claim(session, job_id, lease)
+    if claim is None:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
+        return []
+    try:
+        outcome = await _attempt(rt, claim)
+    except ClaimLost:
+        return []
+    async with unit_of_work(rt.sessionmaker) as session:
+        finished = await lifecycle.finish(session, job_id, claim.token, outcome)
+    if finished is None:
+        return []
+    await publish_job_done(rt.redis, rt.settings, job_id)
+    return [finished.released] if finished.released else []

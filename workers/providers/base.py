@@ -1,0 +1,113 @@
+"""What every provider adapter takes and returns, and how provider failures are classified.
+
+Adapters turn our neutral conversation into each SDK's request and back. The SDKs' own retries
+are switched off: the task retries in one place (`workers/jobs/retry.py`), so every attempt is
+visible to our rate limiter and to the job's `attempts`.
+"""
+
+import re
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: str  # "user" | "assistant"
+    text: str | None = None
+    images: list[dict[str, Any]] = field(default_factory=list)  # {"url", "mimeType", "data"?}
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {"id", "name", "arguments"}
+    tool_results: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {"toolCallId", "name", "output"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRequest:
+    model: str
+    system: str | None
+    turns: list[Turn]
+    max_tokens: int
+    tools: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {"name", "description", "parameters"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderReply:
+    text: str
+    tool_calls: list[dict[str, Any]]
+    input_tokens: int
+    output_tokens: int
+
+
+class ProviderCallError(Exception):
+    """A failed provider call: `retryable` for 429, 5xx, timeouts and connection errors."""
+
+    def __init__(
+        self, code: str, message: str, *, retryable: bool, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Provider(Protocol):
+    name: str
+    needs_image_bytes: bool
+
+    async def complete(self, request: ProviderRequest) -> ProviderReply: ...
+
+
+_SECRET_PATTERNS = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{6,}|ak_[A-Za-z0-9_\-]{6,}|AIza[0-9A-Za-z_\-]{10,}|Bearer\s+\S+)"
+)
+
+
+def redact(message: str, secrets: list[str | None]) -> str:
+    """The provider's message minus anything that looks like a key (ours or a provider's)."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "[redacted]")
+    return _SECRET_PATTERNS.sub("[redacted]", message)[:1000]
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """`retry-after-ms`, then `retry-after` (seconds or an HTTP date), as the SDKs read them."""
+    if headers is None:
+        return None
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        try:
+            import time
+
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def classify_status(status: int, message: str, retry_after: float | None) -> ProviderCallError:
+    if status == 429:
+        return ProviderCallError(
+            "PROVIDER_RATE_LIMITED", message, retryable=True, retry_after=retry_after
+        )
+    if status == 408:
+        return ProviderCallError(
+            "PROVIDER_TIMEOUT", message, retryable=True, retry_after=retry_after
+        )
+    if status >= 500:
+        return ProviderCallError(
+            "PROVIDER_UNAVAILABLE", message, retryable=True, retry_after=retry_after
+        )
+    return ProviderCallError("PROVIDER_ERROR", message, retryable=False)

@@ -1,0 +1,128 @@
+"""OpenAI chat completions through the official `openai` SDK."""
+
+import json
+from typing import Any
+
+import openai
+
+from workers.providers.base import (
+    ProviderCallError,
+    ProviderReply,
+    ProviderRequest,
+    Turn,
+    classify_status,
+    redact,
+    retry_after_seconds,
+)
+
+
+def _parse_arguments(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {"_raw": raw}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _messages(request: ProviderRequest) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    if request.system:
+        messages.append({"role": "system", "content": request.system})
+    for turn in request.turns:
+        messages.extend(_turn(turn))
+    return messages
+
+
+def _turn(turn: Turn) -> list[dict[str, Any]]:
+    if turn.role == "assistant":
+        message: dict[str, Any] = {"role": "assistant", "content": turn.text}
+        if turn.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])},
+                }
+                for call in turn.tool_calls
+            ]
+        return [message]
+    out: list[dict[str, Any]] = [
+        {"role": "tool", "tool_call_id": result["toolCallId"], "content": result["output"]}
+        for result in turn.tool_results
+    ]
+    if turn.images:
+        content: list[dict[str, Any]] = [{"type": "text", "text": turn.text or ""}]
+        content += [
+            {"type": "image_url", "image_url": {"url": image["url"]}} for image in turn.images
+        ]
+        out.append({"role": "user", "content": content})
+    elif turn.text:
+        out.append({"role": "user", "content": turn.text})
+    return out
+
+
+class OpenAIProvider:
+    name = "openai"
+    needs_image_bytes = False
+
+    def __init__(self, api_key: str, base_url: str | None, timeout: float) -> None:
+        self._key = api_key
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+        )
+
+    async def complete(self, request: ProviderRequest) -> ProviderReply:
+        kwargs: dict[str, Any] = {}
+        if request.tools:
+            kwargs["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool["name"],
+                        "description": tool.get("description", ""),
+                        "parameters": tool.get("parameters")
+                        or {"type": "object", "properties": {}},
+                    },
+                }
+                for tool in request.tools
+            ]
+        try:
+            completion = await self._client.chat.completions.create(
+                model=request.model,
+                messages=_messages(request),  # type: ignore[arg-type]
+                max_completion_tokens=request.max_tokens,
+                **kwargs,
+            )
+        except openai.APITimeoutError as exc:
+            raise ProviderCallError(
+                "PROVIDER_TIMEOUT", "The provider did not answer in time", retryable=True
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise ProviderCallError(
+                "PROVIDER_UNAVAILABLE", "Could not reach the provider", retryable=True
+            ) from exc
+        except openai.APIStatusError as exc:
+            message = redact(f"openai: {exc.message}", [self._key])
+            raise classify_status(
+                exc.status_code, message, retry_after_seconds(exc.response.headers)
+            ) from exc
+        choice = completion.choices[0]
+        calls = [
+            {
+                "id": call.id,
+                "name": call.function.name,
+                "arguments": _parse_arguments(call.function.arguments),
+            }
+            for call in choice.message.tool_calls or []
+            if call.type == "function"
+        ]
+        usage = completion.usage
+        return ProviderReply(
+            text=choice.message.content or "",
+            tool_calls=calls,
+            input_tokens=usage.prompt_tokens if usage else 0,
+            output_tokens=usage.completion_tokens if usage else 0,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()

@@ -1,0 +1,72 @@
+"""A worker process's resources, and the bridge from Celery's threads to one asyncio loop.
+
+Why threads plus one loop: jobs are I/O-bound (a provider call of seconds), and the async SDKs,
+asyncpg and redis.asyncio multiplex hundreds of calls on one event loop cheaply. Celery's
+`threads` pool gives each in-flight task a cheap OS thread that only blocks on a future, while
+all I/O runs on the process's single loop with shared connection pools. (gevent cannot drive
+asyncpg, and prefork would need one process per in-flight call.)
+"""
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import httpx
+from redis.asyncio import Redis
+
+from shared.config import Settings, get_settings
+from shared.db import create_engine, create_sessionmaker
+from workers.providers.base import Provider
+from workers.providers.registry import build_providers
+
+T = TypeVar("T")
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="worker-io", daemon=True)
+        self._thread.start()
+        self.engine = create_engine(
+            settings, pool_size=max(5, min(settings.worker_concurrency // 10, 30))
+        )
+        self.sessionmaker = create_sessionmaker(self.engine)
+        self.redis = Redis.from_url(settings.redis_url)
+        self.providers: dict[str, Provider] = build_providers(settings)
+        self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the process's loop and wait for it from the calling (Celery) thread."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self) -> None:
+        async def _close() -> None:
+            for provider in self.providers.values():
+                await provider.aclose()  # type: ignore[attr-defined]
+            await self.http.aclose()
+            await self.redis.aclose()
+            await self.engine.dispose()
+
+        self.run(_close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+def runtime() -> Runtime:
+    """The process's runtime, created on first use (never at import, never shared across fork)."""
+    global _runtime
+    if _runtime is None:
+        with _lock:
+            if _runtime is None:
+                _runtime = Runtime(get_settings())
+    return _runtime
+
+
+def reset_after_fork() -> None:
+    global _runtime
+    _runtime = None
