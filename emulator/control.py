@@ -70,6 +70,13 @@ def _fault_spec(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# A 1x1 transparent PNG.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
 def control_routes(state: EmulatorState) -> list[Route]:
     """Routes bound to ``state`` (closures avoid per-request app-state lookups)."""
 
@@ -143,7 +150,12 @@ def control_routes(state: EmulatorState) -> list[Route]:
         state.reset()
         return json_response({"reset": True})
 
+    async def image(request: Request) -> Response:
+        """A tiny PNG, for tests of workers that fetch attachment bytes."""
+        return Response(TINY_PNG, media_type="image/png")
+
     return [
+        Route("/_emulator/image.png", image, methods=["GET"]),
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/requests", list_requests, methods=["GET"]),
         Route("/_emulator/requests", clear_requests, methods=["DELETE"]),

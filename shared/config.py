@@ -44,8 +44,9 @@ class Settings(BaseSettings):
     provider_max_attempts: int = 4
     retry_base_seconds: float = 0.5
     retry_max_seconds: float = 20.0
-    # A running job whose worker stopped renewing its lease is re-queued after this long.
-    job_lease_seconds: float = 90.0
+    # A running job's lease is the provider timeout plus this margin, renewed at each attempt;
+    # a job whose worker died is re-queued once it expires (within ~2 minutes by default).
+    job_lease_margin_seconds: float = 30.0
     reaper_interval_seconds: float = 15.0
     queued_job_requeue_seconds: float = 120.0
     worker_concurrency: int = 200
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     def sync_database_url(self) -> str:
         """The same database for tools that speak plain libpq URLs (psql, createdb)."""
         return self.database_url.replace("+asyncpg", "")
+
+    @property
+    def job_lease_seconds(self) -> float:
+        return self.provider_timeout_seconds + self.job_lease_margin_seconds
 
     def key(self, *parts: str) -> str:
         return ":".join((self.redis_key_prefix, *parts))

@@ -13,12 +13,34 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
-BASE_DATABASE = os.environ.get("TEST_DATABASE_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+BASE_DATABASE = os.environ.get(
+    "TEST_DATABASE_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432"
+)
 os.environ["DATABASE_URL"] = f"{BASE_DATABASE}/assistants_test_{RUN_ID}"
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ["REDIS_KEY_PREFIX"] = f"assistants-test-{RUN_ID}"
 os.environ["ENVIRONMENT"] = "test"
 os.environ["LOG_JSON"] = "false"
+# Pipeline tests: emulated providers on a private port, short timeouts, a fast reaper.
+from emulator.testing import free_port  # noqa: E402
+
+os.environ["EMULATOR_PORT"] = str(free_port())
+for _name in ("OPENAI", "ANTHROPIC", "GOOGLE"):
+    os.environ.pop(f"{_name}_API_KEY", None)
+for _name in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    SYNC_WAIT_SECONDS="20",
+    PROVIDER_TIMEOUT_SECONDS="3",
+    PROVIDER_MAX_ATTEMPTS="3",
+    RETRY_BASE_SECONDS="0.05",
+    RETRY_MAX_SECONDS="0.5",
+    JOB_LEASE_MARGIN_SECONDS="2",
+    REAPER_INTERVAL_SECONDS="1",
+    QUEUED_JOB_REQUEUE_SECONDS="4",
+    ATTACHMENT_ALLOWED_HOSTS='["127.0.0.1"]',
+    WORKER_CONCURRENCY="50",
+)
 
 import httpx  # noqa: E402
 from redis import Redis  # noqa: E402

@@ -47,7 +47,7 @@ async def call_provider(
     renew: Callable[[float, bool], Awaitable[bool]],
 ) -> tuple[ProviderReply, int]:
     """The reply and the latency of the successful attempt in ms. `renew(lease_s, is_attempt)`."""
-    lease = settings.provider_timeout_seconds + 30
+    lease = settings.job_lease_seconds
 
     async def before(_: RetryCallState) -> None:
         if not await renew(lease, True):
