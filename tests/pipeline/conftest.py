@@ -39,14 +39,14 @@ def emu(emulator) -> Iterator[EmulatorProcess]:  # type: ignore[no-untyped-def]
 
 
 async def wait_for_job(
-    client: httpx.AsyncClient, headers: dict[str, str], job_id: str, timeout: float = 30
+    client: httpx.AsyncClient, headers: dict[str, str], job_id: str, within: float = 30
 ) -> dict[str, Any]:
     """Poll the job resource until it ends (as a client would)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         job = (await client.get(f"/api/jobs/{job_id}", headers=headers)).json()
         if job["status"] in ("succeeded", "failed", "cancelled"):
             return job
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
+            raise AssertionError(f"job {job_id} still {job['status']} after {within}s")
         await asyncio.sleep(0.1)
