@@ -18,6 +18,7 @@ from api.state import AppState
 from api.usage.router import router as usage_router
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
+from shared.limits.limiter import Limiter
 from shared.notifications import job_events_channel
 from shared.queueing import make_celery
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             redis=redis,
             celery=make_celery(settings),
             waiter=waiter,
+            limiter=Limiter(redis, settings),
         )
         try:
             yield

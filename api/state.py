@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.jobs.waiter import JobWaiter
 from shared.config import Settings
+from shared.limits.limiter import Limiter
 
 
 @dataclass
@@ -18,3 +19,4 @@ class AppState:
     redis: Redis
     celery: Celery
     waiter: JobWaiter
+    limiter: Limiter

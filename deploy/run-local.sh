@@ -25,12 +25,38 @@ start() {  # start NAME COMMAND...: run in the background, remember the pid
   echo "started $name (pid $!)"
 }
 
-start api "$BIN/uvicorn" api.main:app --host "$API_HOST" --port "$API_PORT" --no-access-log
+FLOWER_PORT=${FLOWER_PORT:-5555}
+eval "$("$BIN/python" -m workers.runinfo)"   # sets PREFIX, QUEUES, EMULATED, EMULATOR_PORT, FLOWER_AUTH
 
+if [ -n "$EMULATED" ]; then
+  start emulator "$BIN/python" -m emulator --host 127.0.0.1 --port "$EMULATOR_PORT" --log-level warning
+fi
+start api "$BIN/uvicorn" api.main:app --host "$API_HOST" --port "$API_PORT" --no-access-log
+start worker "$BIN/celery" -A workers.celery_app worker --pool threads --queues "$QUEUES" \
+  --hostname "worker-$$@%h" --loglevel INFO -E
+start beat "$BIN/celery" -A workers.celery_app beat --loglevel INFO \
+  --schedule "${TMPDIR:-/tmp}/$PREFIX-celerybeat-schedule"
+# Without configured basic auth (development only) Flower's API must be opened explicitly.
+[ -n "$FLOWER_AUTH" ] || export FLOWER_UNAUTHENTICATED_API=true
+start flower "$BIN/celery" -A workers.celery_app flower --address=127.0.0.1 --port="$FLOWER_PORT" \
+  ${FLOWER_AUTH:+--basic-auth="$FLOWER_AUTH"}
+
+sleep 2
 cat <<MSG
 
 Assistants API is running:
-  API       http://$API_HOST:$API_PORT   (docs: http://$API_HOST:$API_PORT/docs)
+  API       http://$API_HOST:$API_PORT   (docs: http://$API_HOST:$API_PORT/docs, metrics: /metrics)
+  Worker    celery worker on queues $QUEUES (threads pool), beat for the reaper
+  Flower    http://127.0.0.1:$FLOWER_PORT
+MSG
+if [ -n "$EMULATED" ]; then
+  cat <<MSG
+  Emulator  http://127.0.0.1:$EMULATOR_PORT
+  !!! No API key for: $EMULATED. Those providers are EMULATED: responses are fake. !!!
+  !!! Set OPENAI_API_KEY / ANTHROPIC_API_KEY / GOOGLE_API_KEY for real calls.     !!!
+MSG
+fi
+cat <<MSG
 Create a company and key:  $BIN/assistants-admin company create "Acme"
 Press Ctrl-C to stop everything.
 

@@ -53,6 +53,24 @@ class Settings(BaseSettings):
     broker_visibility_timeout_seconds: int = 300
     idempotency_ttl_hours: int = 24
 
+    # Per-company limits (the "plan"); `assistants-admin company limits` overrides them per company.
+    default_rpm_limit: int = 600
+    default_tpm_limit: int = 1_000_000
+    default_concurrency_limit: int = 50
+    default_max_queued: int = 100_000
+    # The limiter's window is a minute plus this margin, which absorbs the delay between
+    # dispatch and the provider call so that no minute window at the provider exceeds a limit.
+    limit_window_margin_seconds: float = 1.0
+    # Fleet-wide cap on dispatched asynchronous and batch jobs, leaving worker slots free for
+    # interactive requests; batch items travel in chunks of this many per Celery task.
+    dispatch_max_in_flight: int = 150
+    dispatch_chunk_size: int = 20
+    dispatch_interval_seconds: float = 1.0
+
+    # Batches.
+    batch_max_items: int = 50_000
+    batch_max_body_bytes: int = 64 * 1024 * 1024
+
     # Attachments fetched by workers when a provider needs the bytes.
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_fetch_timeout_seconds: float = 10.0

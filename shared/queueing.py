@@ -12,6 +12,8 @@ from celery import Celery
 from shared.config import Settings
 
 EXECUTE_TASK = "jobs.execute"
+EXECUTE_MANY_TASK = "jobs.execute_many"
+DISPATCH_TASK = "jobs.dispatch"
 REAP_TASK = "jobs.reap"
 
 
@@ -51,11 +53,16 @@ def make_celery(settings: Settings, *, include: list[str] | None = None) -> Cele
         task_send_sent_event=True,
         worker_hijack_root_logger=False,
         beat_schedule={
+            "dispatch-jobs": {
+                "task": DISPATCH_TASK,
+                "schedule": settings.dispatch_interval_seconds,
+                "options": {"queue": queue_name(settings, Queue.maintenance), "expires": 5},
+            },
             "reap-jobs": {
                 "task": REAP_TASK,
                 "schedule": settings.reaper_interval_seconds,
                 "options": {"queue": queue_name(settings, Queue.maintenance), "expires": 60},
-            }
+            },
         },
         beat_schedule_filename=f"/tmp/{settings.redis_key_prefix}-celerybeat-schedule",
     )
@@ -80,3 +87,21 @@ def send_jobs(app: Celery, settings: Settings, jobs: list[tuple[str, str]]) -> N
                 queue=queue_name(settings, KIND_QUEUE.get(kind, Queue.default)),
                 producer=producer,
             )
+
+
+def send_chunks(app: Celery, settings: Settings, chunks: list[list[str]]) -> None:
+    """Batch items travel several to a task: Celery's per-task cost must not limit batches."""
+    if not chunks:
+        return
+    with app.producer_or_acquire() as producer:
+        for chunk in chunks:
+            app.send_task(
+                EXECUTE_MANY_TASK,
+                args=[chunk],
+                queue=queue_name(settings, Queue.batch),
+                producer=producer,
+            )
+
+
+def request_dispatch(app: Celery, settings: Settings) -> None:
+    app.send_task(DISPATCH_TASK, queue=queue_name(settings, Queue.maintenance), expires=30)

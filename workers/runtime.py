@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
+from shared.limits.limiter import Limiter
 from workers.providers.base import Provider
 from workers.providers.registry import build_providers
 
@@ -34,6 +35,7 @@ class Runtime:
         )
         self.sessionmaker = create_sessionmaker(self.engine)
         self.redis = Redis.from_url(settings.redis_url)
+        self.limiter = Limiter(self.redis, settings)
         self.providers: dict[str, Provider] = build_providers(settings)
         self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
 

@@ -6,17 +6,19 @@ from datetime import timedelta
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import CurrentPrincipal, SessionDep, StateDep
 from api.errors import error_responses
 from api.state import AppState
+from shared import queueing
 from shared.assistants.errors import AssistantNotFound
 from shared.db import unit_of_work
 from shared.errors import Unauthorized
 from shared.jobs import repository, service
+from shared.jobs.dispatch import claim_dispatch_trigger
 from shared.jobs.errors import (
     IdempotencyKeyReused,
     InvalidToolResult,
@@ -33,6 +35,8 @@ from shared.jobs.schemas import (
     JobOut,
     JobStatus,
 )
+from shared.jobs.service import Gate
+from shared.limits.errors import RateLimited, rate_headers
 from shared.models import Job
 from shared.queueing import send_jobs
 from shared.schemas import ErrorResponse, PageMeta
@@ -49,6 +53,7 @@ _EXECUTE_RESPONSES = {
         InvalidToolResult,
         SessionConflict,
         IdempotencyKeyReused,
+        RateLimited,
     ),
     202: {"model": JobOut, "description": "Accepted: the job goes on; poll the Location"},
     502: {
@@ -80,9 +85,20 @@ async def enqueue(state: AppState, jobs: list[tuple[str, str]]) -> None:
         )
 
 
-def accepted(job: Job) -> JSONResponse:
+def accepted(job: Job, headers: dict[str, str] | None = None) -> JSONResponse:
     body = service.to_out(job).model_dump(mode="json", by_alias=True)
-    return JSONResponse(body, status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
+    return JSONResponse(
+        body, status_code=202, headers={**(headers or {}), "Location": f"/api/jobs/{job.id}"}
+    )
+
+
+async def request_dispatch(state: AppState) -> None:
+    """Wake the dispatcher (at most one task per 200 ms however many requests arrive)."""
+    try:
+        if await claim_dispatch_trigger(state.redis, state.settings):
+            await run_in_threadpool(queueing.request_dispatch, state.celery, state.settings)
+    except Exception as exc:  # the dispatcher's periodic round picks the job up anyway
+        logger.warning("dispatch trigger failed", error=type(exc).__name__)
 
 
 async def _reload(state: AppState, company_id: str, job_id: str) -> Job:
@@ -101,6 +117,7 @@ async def execute_assistant(
     body: ExecuteRequest,
     principal: CurrentPrincipal,
     state: StateDep,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
     prefer: Prefer = None,
     x_request_id: Annotated[str | None, Header(max_length=64)] = None,
@@ -109,7 +126,8 @@ async def execute_assistant(
 
     Waits for the answer (200) up to the configured time; with `Prefer: respond-async`, or when
     the answer takes longer, answers 202 with the job and its `Location` to poll. A new session is
-    created when `sessionId` is absent or unknown.
+    created when `sessionId` is absent or unknown. A synchronous request over the company's limits
+    is refused at once (429 `RATE_LIMITED`); an asynchronous one waits its turn instead.
     """
     respond_async = prefer is not None and "respond-async" in prefer.lower()
     async with unit_of_work(state.sessionmaker) as session:
@@ -122,14 +140,17 @@ async def execute_assistant(
             idempotency_key=idempotency_key,
             idempotency_ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
             request_id=x_request_id,
+            gate=Gate(state.limiter, state.settings),
         )
     job = admission.job
-    follow_up = [(job.id, job.kind)] if admission.should_enqueue else []
+    headers = rate_headers(admission.limits, admission.decision) if admission.decision else {}
+    response.headers.update(headers)
     if respond_async:
-        await enqueue(state, follow_up)
-        return accepted(job)
+        if admission.created and not job.blocked:
+            await request_dispatch(state)
+        return accepted(job, headers)
     async with state.waiter.waiting(job.id) as done:
-        await enqueue(state, follow_up)
+        await enqueue(state, [(job.id, job.kind)] if admission.should_enqueue else [])
         if job.status not in TERMINAL:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done, timeout=state.settings.sync_wait_seconds)
@@ -142,7 +163,7 @@ async def execute_assistant(
         raise ProviderFailed(
             job.error_code or "PROVIDER_ERROR", job.error_message or "The provider failed", job.id
         )
-    return accepted(job)
+    return accepted(job, headers)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,10 +120,15 @@ async def release_next_in_session(session: AsyncSession, session_id: str) -> tup
         .with_for_update()
         .scalar_subquery()
     )
+    # An interactive job was admitted under the limits by the API and goes straight to a worker;
+    # any other kind goes back to the dispatcher (enqueued_at NULL).
     result = await session.execute(
         update(Job)
         .where(Job.id == next_id)
-        .values(blocked=False, enqueued_at=utcnow())
+        .values(
+            blocked=False,
+            enqueued_at=case((Job.kind == "interactive", utcnow()), else_=None),
+        )
         .returning(Job.id, Job.kind)
     )
     row = result.one_or_none()

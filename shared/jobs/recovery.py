@@ -9,7 +9,7 @@ is sent again. Duplicates are harmless: a job is claimed at most once at a time.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
@@ -46,10 +46,13 @@ async def sweep(session: AsyncSession, stale_after: timedelta) -> Sweep:
     for (session_id,) in failed:
         if session_id and (released := await release_next_in_session(session, session_id)):
             requeue.append(released)
+    # Back to where each kind enters: interactive jobs straight to a worker, others to the
+    # dispatcher (enqueued_at NULL), which admits them under the limits again.
+    entry = case((Job.kind == "interactive", now), else_=None)
     lost_workers = await session.execute(
         update(Job)
         .where(expired)
-        .values(status="queued", claim_token=None, lease_expires_at=None, enqueued_at=now)
+        .values(status="queued", claim_token=None, lease_expires_at=None, enqueued_at=entry)
         .returning(Job.id, Job.kind)
     )
     requeue.extend((row.id, row.kind) for row in lost_workers)
@@ -60,7 +63,7 @@ async def sweep(session: AsyncSession, stale_after: timedelta) -> Sweep:
             Job.blocked.is_(False),
             Job.enqueued_at < now - stale_after,
         )
-        .values(enqueued_at=now)
+        .values(enqueued_at=entry)
         .returning(Job.id, Job.kind)
     )
     requeue.extend((row.id, row.kind) for row in await session.execute(stale))

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.assistants import service as assistants
 from shared.catalogue.service import find_model
+from shared.config import Settings
 from shared.db import utcnow
+from shared.ids import new_id
 from shared.jobs import repository
 from shared.jobs.errors import (
     IdempotencyKeyReused,
@@ -27,6 +29,10 @@ from shared.jobs.schemas import (
     ToolCall,
     Usage,
 )
+from shared.limits.errors import queue_full, refused
+from shared.limits.limiter import Limiter
+from shared.limits.schemas import Decision, Limits
+from shared.limits.service import estimate_tokens, limits_of, queued_count
 from shared.models import Assistant, Job
 from shared.sessions import service as sessions
 from shared.sessions.repository import messages as session_messages
@@ -38,10 +44,36 @@ IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 class Admission:
     job: Job
     created: bool  # False when an Idempotency-Key replays an earlier job
+    limits: Limits | None = None
+    decision: Decision | None = None  # the limiter's view after this request
 
     @property
     def should_enqueue(self) -> bool:
-        return self.created and not self.job.blocked
+        """Interactive jobs go straight to a worker; the dispatcher releases the others."""
+        return self.created and not self.job.blocked and self.job.kind == "interactive"
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """The company limits an execute request must pass."""
+
+    limiter: Limiter
+    settings: Settings
+
+
+async def _pass_gate(
+    session: AsyncSession, gate: Gate, company_id: str, job_id: str, kind: str, tokens: int
+) -> tuple[Limits, Decision]:
+    """Interactive requests are admitted now or refused (429); others only against the queue cap."""
+    limits = await limits_of(session, company_id, gate.settings)
+    if kind == "interactive":
+        decision = await gate.limiter.acquire(company_id, limits, job_id, tokens)
+        if not decision.allowed:
+            raise refused(limits, decision)
+        return limits, decision
+    if await queued_count(session, company_id) >= limits.max_queued:
+        raise queue_full(limits)
+    return limits, await gate.limiter.acquire(company_id, limits, job_id, tokens, dry_run=True)
 
 
 def request_hash(assistant_id: str, body: ExecuteRequest) -> str:
@@ -113,6 +145,7 @@ async def admit(
     idempotency_key: str | None = None,
     idempotency_ttl: timedelta = timedelta(hours=24),
     request_id: str | None = None,
+    gate: Gate | None = None,
 ) -> Admission:
     """Record a job for an execute request (the caller commits, then enqueues)."""
     assistant = await assistants.get(session, company_id, assistant_id)
@@ -122,6 +155,12 @@ async def admit(
         earlier = await _replay(session, company_id, idempotency_key, fingerprint, idempotency_ttl)
         if earlier is not None:
             return Admission(job=earlier, created=False)
+    job_id = new_id()
+    limits, decision = None, None
+    if gate is not None:
+        chars = len(assistant.llm_prompt or "") + len(body.user_input or "")
+        tokens = estimate_tokens(chars, assistant.max_tokens)
+        limits, decision = await _pass_gate(session, gate, company_id, job_id, kind, tokens)
     conversation, seq = await sessions.open_for_turn(
         session, company_id, assistant_id, body.session_id
     )
@@ -129,6 +168,7 @@ async def admit(
     if body.tool_results and not blocked:
         await _validate_tool_results(session, conversation.id, body)
     job = Job(
+        id=job_id,
         company_id=company_id,
         assistant_id=assistant_id,
         session_id=conversation.id,
@@ -144,11 +184,11 @@ async def admit(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
         request_id=request_id,
-        enqueued_at=None if blocked else utcnow(),
+        enqueued_at=None if blocked or kind != "interactive" else utcnow(),
     )
     session.add(job)
     await session.flush()
-    return Admission(job=job, created=True)
+    return Admission(job=job, created=True, limits=limits, decision=decision)
 
 
 async def get(session: AsyncSession, company_id: str, job_id: str) -> Job:

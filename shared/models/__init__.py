@@ -2,6 +2,7 @@
 
 from shared.models.api_key import ApiKey
 from shared.models.assistant import Assistant
+from shared.models.batch import Batch
 from shared.models.company import Company
 from shared.models.job import Job
 from shared.models.prompt_version import PromptVersion
@@ -11,6 +12,7 @@ from shared.models.usage_record import UsageRecord
 __all__ = [
     "ApiKey",
     "Assistant",
+    "Batch",
     "Company",
     "Job",
     "PromptVersion",

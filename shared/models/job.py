@@ -27,6 +27,14 @@ class Job(Base):
             "enqueued_at",
             postgresql_where=text("status IN ('queued', 'running')"),
         ),
+        # What the dispatcher scans: accepted, not yet handed to a worker, not waiting on a turn.
+        Index(
+            "ix_jobs_pending",
+            "company_id",
+            "created_at",
+            postgresql_where=text("status = 'queued' AND enqueued_at IS NULL AND NOT blocked"),
+        ),
+        Index("ix_jobs_company_queued", "company_id", postgresql_where=text("status = 'queued'")),
         Index(
             "uq_jobs_company_idempotency_key",
             "company_id",

@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.db import unit_of_work
 from shared.jobs import lifecycle
+from shared.jobs.dispatch import claim_dispatch_trigger
 from shared.jobs.lifecycle import Claim, Outcome
 from shared.notifications import publish_job_done
 from workers.jobs.attachments import fetch_image
@@ -18,6 +19,7 @@ from workers.providers.base import Provider, ProviderCallError
 from workers.runtime import Runtime
 
 FollowUps = list[tuple[str, str]]  # (job id, kind) to enqueue after the outcome is committed
+DISPATCH_REQUEST = ("", "dispatch")  # a follow-up that asks for a dispatcher round
 
 
 async def _images(rt: Runtime, claim: Claim, provider: Provider) -> list[dict[str, Any]]:
@@ -76,5 +78,11 @@ async def execute_job(rt: Runtime, job_id: str) -> FollowUps:
         finished = await lifecycle.finish(session, job_id, claim.token, outcome)
     if finished is None:
         return []
+    await rt.limiter.settle(
+        claim.job.company_id, job_id, outcome.input_tokens + outcome.output_tokens
+    )
     await publish_job_done(rt.redis, rt.settings, job_id)
-    return [finished.released] if finished.released else []
+    follow_ups = [finished.released] if finished.released else []
+    if claim.job.kind != "interactive" and await claim_dispatch_trigger(rt.redis, rt.settings):
+        follow_ups.append(DISPATCH_REQUEST)  # a slot freed up: let the dispatcher use it
+    return follow_ups

@@ -1,0 +1,63 @@
+"""The per-company limiter: sliding-window logs in Redis, run atomically by Lua scripts.
+
+Why sliding-window logs rather than GCRA or a token bucket: the promise is that *no* minute
+window ever holds more than the company's requests or tokens; a bucket allows a burst of its
+capacity on top of its refill inside one window. The log's cost is O(jobs in the window), which
+the RPM limit itself bounds. One script call decides all three limits at once, so any number
+of API and worker processes on any number of machines share one exact view.
+"""
+
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from shared.config import Settings
+from shared.limits.schemas import Decision, Limits
+
+_HERE = Path(__file__).parent
+
+
+class Limiter:
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self._settings = settings
+        self._acquire = redis.register_script((_HERE / "acquire.lua").read_text())
+        self._settle = redis.register_script((_HERE / "settle.lua").read_text())
+        self.window_ms = int((60 + settings.limit_window_margin_seconds) * 1000)
+        self.lease_ms = int(settings.job_lease_seconds * 1000) * settings.provider_max_attempts
+
+    def _keys(self, company_id: str) -> list[str]:
+        base = self._settings.key("limits", "{" + company_id + "}")
+        return [f"{base}:requests", f"{base}:tokens", f"{base}:amounts", f"{base}:running"]
+
+    async def acquire(
+        self, company_id: str, limits: Limits, job_id: str, tokens: int, *, dry_run: bool = False
+    ) -> Decision:
+        """Admit the job under all three limits (or, with dry_run, only report the state)."""
+        raw = await self._acquire(
+            keys=self._keys(company_id),
+            args=[
+                self.window_ms,
+                limits.rpm,
+                limits.tpm,
+                limits.concurrency,
+                job_id,
+                max(0, tokens),
+                self.lease_ms,
+                1 if dry_run else 0,
+            ],
+        )
+        allowed, wait_ms, which, requests, used, running, reset_ms = raw
+        return Decision(
+            allowed=bool(allowed),
+            retry_after=int(wait_ms) / 1000,
+            limit=which.decode() if isinstance(which, bytes) else str(which),
+            requests=int(requests),
+            tokens=int(used),
+            running=int(running),
+            reset=int(reset_ms) / 1000,
+        )
+
+    async def settle(self, company_id: str, job_id: str, tokens: int) -> None:
+        """The call is over: book its real tokens and free its concurrency slot."""
+        keys = self._keys(company_id)
+        await self._settle(keys=[keys[2], keys[3]], args=[job_id, max(0, tokens)])
