@@ -7,15 +7,18 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from api.assistants.router import router as assistants_router
+from api.batches.router import router as batches_router
 from api.catalogue.router import router as catalogue_router
 from api.errors import install_error_handlers
 from api.health.router import router as health_router
 from api.jobs.router import router as jobs_router
 from api.jobs.waiter import JobWaiter
+from api.limits.router import router as limits_router
 from api.openapi import install_openapi
 from api.sessions.router import router as sessions_router
 from api.state import AppState
 from api.usage.router import router as usage_router
+from shared.batches.schemas import BatchCreateDoc
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.limits.limiter import Limiter
@@ -61,10 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_router,
         sessions_router,
         usage_router,
+        limits_router,
+        batches_router,
         catalogue_router,
     ):
         app.include_router(router)
-    install_openapi(app)
+    install_openapi(app, extra_models=(BatchCreateDoc,))
     return app
 
 

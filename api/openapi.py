@@ -4,15 +4,17 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+_REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def _error_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, extra_models: tuple[type[BaseModel], ...] = ()) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
@@ -32,6 +34,11 @@ def install_openapi(app: FastAPI) -> None:
                 responses.setdefault("400", _error_response("VALIDATION_ERROR"))
                 if path.startswith("/api/"):
                     operation["security"] = [{"bearer": []}]
+        for model in extra_models:  # bodies a handler parses itself, referenced by openapi_extra
+            definition = model.model_json_schema(by_alias=True, ref_template=_REF_TEMPLATE)
+            for name, nested in definition.pop("$defs", {}).items():
+                components.setdefault("schemas", {})[name] = nested
+            components.setdefault("schemas", {})[model.__name__] = definition
         for name in ("HTTPValidationError", "ValidationError"):
             components.get("schemas", {}).pop(name, None)
         app.openapi_schema = schema

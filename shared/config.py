@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # The limiter's window is a minute plus this margin, which absorbs the delay between
     # dispatch and the provider call so that no minute window at the provider exceeds a limit.
     limit_window_margin_seconds: float = 1.0
+    # The length of the "minute" (tests shrink it to keep their runs short).
+    limit_window_seconds: float = 60.0
     # Fleet-wide cap on dispatched asynchronous and batch jobs, leaving worker slots free for
     # interactive requests; batch items travel in chunks of this many per Celery task.
     dispatch_max_in_flight: int = 150

@@ -40,6 +40,10 @@ os.environ.update(
     QUEUED_JOB_REQUEUE_SECONDS="4",
     ATTACHMENT_ALLOWED_HOSTS='["127.0.0.1"]',
     WORKER_CONCURRENCY="50",
+    # The limiter's "minute" is 5 s here, so limit tests see several windows in seconds.
+    LIMIT_WINDOW_SECONDS="5",
+    LIMIT_WINDOW_MARGIN_SECONDS="0.3",
+    DISPATCH_INTERVAL_SECONDS="0.5",
 )
 
 import httpx  # noqa: E402

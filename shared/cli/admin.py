@@ -3,7 +3,7 @@
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from shared.config import get_settings
 from shared.database_admin import create_database_if_missing
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import AppError
+from shared.ids import is_id
 from shared.migrations.runner import upgrade
 from shared.schemas import iso_utc
 
@@ -48,6 +49,24 @@ def _print(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2))
 
 
+def _company_name(value: str) -> str:
+    name = value.strip()
+    if not 1 <= len(name) <= 200 or "\x00" in name:
+        raise typer.BadParameter("must be 1 to 200 characters of text")
+    return name
+
+
+def _id(value: str) -> str:
+    if not is_id(value):
+        raise typer.BadParameter(f"{value!r} is not an id (24 lowercase hex characters)")
+    return value
+
+
+CompanyName = Annotated[str, typer.Argument(callback=_company_name)]
+CompanyId = Annotated[str, typer.Argument(callback=_id)]
+KeyId = Annotated[str, typer.Argument(callback=_id)]
+
+
 @app.command()
 def migrate(
     create_database: bool = typer.Option(True, help="Create the database if it is missing."),
@@ -61,7 +80,7 @@ def migrate(
 
 
 @company_app.command("create")
-def company_create(name: str) -> None:
+def company_create(name: CompanyName) -> None:
     """Create a company and print its id and first API key (shown once)."""
 
     async def work(session: AsyncSession) -> dict[str, str]:
@@ -72,7 +91,7 @@ def company_create(name: str) -> None:
 
 
 @key_app.command("create")
-def key_create(company_id: str) -> None:
+def key_create(company_id: CompanyId) -> None:
     """Issue another API key for a company (shown once)."""
 
     async def work(session: AsyncSession) -> dict[str, str]:
@@ -84,7 +103,7 @@ def key_create(company_id: str) -> None:
 
 
 @key_app.command("list")
-def key_list(company_id: str) -> None:
+def key_list(company_id: CompanyId) -> None:
     """List a company's keys (prefix and state only; secrets are never stored)."""
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
@@ -103,11 +122,41 @@ def key_list(company_id: str) -> None:
 
 
 @key_app.command("revoke")
-def key_revoke(key_id: str) -> None:
+def key_revoke(key_id: KeyId) -> None:
     """Revoke a key; requests with it get 401 from now on."""
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         key = await revoke_key(session, key_id)
         return {"keyId": key.id, "revokedAt": iso_utc(key.revoked_at) if key.revoked_at else None}
+
+    _print(_run(work))
+
+
+@company_app.command("limits")
+def company_limits(
+    company_id: str,
+    rpm: int | None = typer.Option(
+        None, "--rpm", min=0, help="Requests per minute (0: the plan's)."
+    ),
+    tpm: int | None = typer.Option(None, "--tpm", min=0, help="Tokens per minute (0: the plan's)."),
+    concurrency: int | None = typer.Option(None, "--concurrency", min=0, help="Concurrent jobs."),
+    max_queued: int | None = typer.Option(None, "--max-queued", min=0, help="Jobs that may wait."),
+) -> None:
+    """Show a company's limits, overriding the plan's defaults with the values given."""
+    from shared.companies.limits import set_limits
+    from shared.limits.service import effective
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        company = await set_limits(
+            session, company_id, rpm=rpm, tpm=tpm, concurrency=concurrency, max_queued=max_queued
+        )
+        limits = effective(company, get_settings())
+        return {
+            "companyId": company.id,
+            "rpm": limits.rpm,
+            "tpm": limits.tpm,
+            "concurrency": limits.concurrency,
+            "maxQueued": limits.max_queued,
+        }
 
     _print(_run(work))

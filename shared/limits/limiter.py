@@ -22,7 +22,9 @@ class Limiter:
         self._settings = settings
         self._acquire = redis.register_script((_HERE / "acquire.lua").read_text())
         self._settle = redis.register_script((_HERE / "settle.lua").read_text())
-        self.window_ms = int((60 + settings.limit_window_margin_seconds) * 1000)
+        self.window_ms = int(
+            (settings.limit_window_seconds + settings.limit_window_margin_seconds) * 1000
+        )
         self.lease_ms = int(settings.job_lease_seconds * 1000) * settings.provider_max_attempts
 
     def _keys(self, company_id: str) -> list[str]:
