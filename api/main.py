@@ -10,6 +10,7 @@ from api.assistants.router import router as assistants_router
 from api.batches.router import router as batches_router
 from api.catalogue.router import router as catalogue_router
 from api.errors import install_error_handlers
+from api.guards import NulGuard
 from api.health.router import router as health_router
 from api.jobs.router import router as jobs_router
 from api.jobs.waiter import JobWaiter
@@ -19,6 +20,7 @@ from api.sessions.router import router as sessions_router
 from api.state import AppState
 from api.usage.router import router as usage_router
 from shared.batches.schemas import BatchCreateDoc
+from shared.catalogue.service import catalogue
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.limits.limiter import Limiter
@@ -31,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        catalogue()  # a broken MODEL_CATALOGUE_FILE stops the start, not the first request
         engine = create_engine(settings)
         redis = Redis.from_url(settings.redis_url)
         waiter = JobWaiter(redis, job_events_channel(settings))
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(NulGuard)
     for router in (
         health_router,
         assistants_router,

@@ -30,8 +30,9 @@ class Runtime:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="worker-io", daemon=True)
         self._thread.start()
+        # Short transactions only (claim, outcome), so a fraction of the in-flight calls suffices.
         self.engine = create_engine(
-            settings, pool_size=max(5, min(settings.worker_concurrency // 10, 30))
+            settings, pool_size=max(5, min(settings.worker_concurrency // 5, 40))
         )
         self.sessionmaker = create_sessionmaker(self.engine)
         self.redis = Redis.from_url(settings.redis_url)

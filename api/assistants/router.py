@@ -17,6 +17,7 @@ from shared.assistants.schemas import (
     Deleted,
     SortBy,
     SortOrder,
+    TeamId,
 )
 from shared.errors import Unauthorized
 from shared.schemas import PageMeta
@@ -35,7 +36,7 @@ async def list_assistants(
     session: SessionDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    team_id: Annotated[str | None, Query(alias="teamId", min_length=1, max_length=100)] = None,
+    team_id: Annotated[TeamId | None, Query(alias="teamId")] = None,
     sort_by: Annotated[SortBy, Query(alias="sortBy")] = SortBy.created_at,
     order: Annotated[SortOrder | None, Query()] = None,
 ) -> AssistantList:

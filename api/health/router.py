@@ -1,12 +1,19 @@
 import asyncio
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.dependencies import StateDep
 
 router = APIRouter(tags=["health"])
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
 
 
 @router.get("/healthz")
@@ -15,7 +22,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "PostgreSQL or Redis does not answer"}},
+)
 async def readyz(state: StateDep) -> JSONResponse:
     """PostgreSQL and Redis answer (readiness); 503 when either does not."""
     checks: dict[str, str] = {}
@@ -34,6 +45,5 @@ async def readyz(state: StateDep) -> JSONResponse:
         except Exception as exc:  # any failure means not ready; the reason is for operators
             checks[name] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
-    )
+    body = Readiness(status="ok" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), 200 if ready else 503)

@@ -1,10 +1,13 @@
 """Every query on assistants; each one is scoped to a company and to live (not deleted) rows."""
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from shared.assistants.schemas import SortBy, SortOrder
+from shared.ids import is_id
 from shared.models import Assistant
 
 
@@ -15,13 +18,15 @@ def _live(company_id: str) -> list[ColumnElement[bool]]:
 async def get(
     session: AsyncSession, company_id: str, assistant_id: str, *, for_update: bool = False
 ) -> Assistant | None:
+    if not is_id(assistant_id):  # cannot exist; and PostgreSQL rejects some strings (NUL)
+        return None
     query = select(Assistant).where(Assistant.id == assistant_id, *_live(company_id))
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
 
 
-def _order_by(sort_by: SortBy, order: SortOrder) -> list[ColumnElement[object]]:
+def _order_by(sort_by: SortBy, order: SortOrder) -> list[UnaryExpression[Any]]:
     column = {
         SortBy.created_at: Assistant.created_at,
         SortBy.name: Assistant.name,

@@ -4,20 +4,29 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, field_validator
 
-from shared.schemas import CamelModel, PageMeta, StrictInput, Timestamp
+from shared.catalogue.schemas import PROVIDERS
+from shared.schemas import CamelModel, Id, PageMeta, StrictInput, Timestamp, storable
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 Prompt = Annotated[str, StringConstraints(max_length=100_000)]
-ModelId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Provider = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+ModelId = Annotated[str, StringConstraints(max_length=100)]
+# Any (bounded) string is accepted so that an unknown provider or model gets the spec's
+# INVALID_PROVIDER / INVALID_MODEL, not a generic validation error; the documented schema still
+# lists the supported providers.
+Provider = Annotated[
+    str,
+    StringConstraints(max_length=50),
+    WithJsonSchema({"type": "string", "enum": list(PROVIDERS)}),
+]
 Language = Annotated[str, StringConstraints(min_length=1, max_length=35)]
 Voice = Annotated[str, StringConstraints(min_length=1, max_length=50)]
-TeamId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+TeamId = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(storable)]
 TeamIds = Annotated[list[TeamId], Field(max_length=50)]
-MaxTokens = Annotated[int, Field(ge=1, le=10_000_000)]
+# Strict: JSON `true` must not become 1 token.
+MaxTokens = Annotated[int, Field(strict=True, ge=1, le=10_000_000)]
 ToolName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MAX_TOOL_SCHEMA_CHARS = 16_000
 
@@ -58,12 +67,18 @@ class AssistantCreate(StrictInput):
     tools: Tools = Field(default_factory=list)
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Document a field that may be left out but not sent as `null`."""
+    (variant,) = [v for v in schema.pop("anyOf") if v.get("type") != "null"]
+    schema.update(variant)
+
+
 class AssistantUpdate(StrictInput):
     """Only the fields sent change; `null` clears an optional field."""
 
-    name: Name | None = None
-    llm_provider: Provider | None = None
-    llm_model: ModelId | None = None
+    name: Name | None = Field(None, json_schema_extra=_not_nullable)
+    llm_provider: Provider | None = Field(None, json_schema_extra=_not_nullable)
+    llm_model: ModelId | None = Field(None, json_schema_extra=_not_nullable)
     description: Description | None = None
     llm_prompt: Prompt | None = None
     max_tokens: MaxTokens | None = None
@@ -75,9 +90,17 @@ class AssistantUpdate(StrictInput):
         None, description="Why the prompt changed; kept in the prompt history."
     )
 
+    @field_validator("name", "llm_provider", "llm_model")
+    @classmethod
+    def _required_fields_stay_set(cls, value: str | None) -> str:
+        # Runs only for fields that were sent: leaving one out keeps it, `null` cannot clear it.
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep its value")
+        return value
+
 
 class AssistantListItem(CamelModel):
-    id: str
+    id: Id
     name: str
     description: str | None
     llm_provider: str
@@ -90,7 +113,7 @@ class AssistantListItem(CamelModel):
 
 
 class Assistant(CamelModel):
-    id: str
+    id: Id
     name: str
     description: str | None
     llm_provider: str
@@ -101,7 +124,7 @@ class Assistant(CamelModel):
     voice: str | None
     team_ids: list[str]
     tools: list[dict[str, Any]]
-    company_id: str
+    company_id: Id
     last_accessed_at: Timestamp | None
     created_at: Timestamp
     updated_at: Timestamp

@@ -14,8 +14,6 @@ from shared.errors import ValidationFailed
 from shared.models import Assistant
 from shared.prompt_history.repository import add_version
 
-_REQUIRED = ("name", "llm_provider", "llm_model")
-
 
 def validate_model(provider: str, model_id: str, max_tokens: int | None) -> None:
     if provider not in PROVIDERS:
@@ -93,9 +91,6 @@ async def update(
     """Apply the fields sent; a changed prompt records the next prompt version."""
     changes: dict[str, Any] = data.model_dump(mode="json", include=data.model_fields_set)
     change_note = changes.pop("change_note", None)
-    for field in _REQUIRED:
-        if field in changes and changes[field] is None:
-            raise ValidationFailed(f"{field} cannot be null", details=[{"field": field}])
     assistant = await repository.get(session, company_id, assistant_id, for_update=True)
     if assistant is None:
         raise AssistantNotFound()

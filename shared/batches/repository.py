@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
+from shared.ids import is_id
 from shared.models import Batch, Job
 
 COPY_COLUMNS = (
@@ -34,6 +35,8 @@ async def copy_jobs(session: AsyncSession, records: Sequence[tuple[Any, ...]]) -
 async def get(
     session: AsyncSession, company_id: str, batch_id: str, *, for_update: bool = False
 ) -> Batch | None:
+    if not is_id(batch_id):
+        return None
     query = select(Batch).where(Batch.id == batch_id, Batch.company_id == company_id)
     if for_update:
         query = query.with_for_update()

@@ -63,6 +63,7 @@ async def claim(session: AsyncSession, job_id: str, lease: timedelta) -> Claim |
                 status="running",
                 claim_token=token,
                 deliveries=Job.deliveries + 1,
+                attempts=Job.attempts + 1,  # the first provider attempt; renew() counts the rest
                 started_at=now,
                 lease_expires_at=now + lease,
             )

@@ -3,6 +3,7 @@
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.ids import is_id
 from shared.models import Job
 
 OPEN = ("queued", "running")
@@ -11,6 +12,8 @@ OPEN = ("queued", "running")
 async def get(
     session: AsyncSession, company_id: str, job_id: str, *, for_update: bool = False
 ) -> Job | None:
+    if not is_id(job_id):
+        return None
     query = select(Job).where(Job.id == job_id, Job.company_id == company_id)
     if for_update:
         query = query.with_for_update()

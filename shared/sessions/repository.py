@@ -1,13 +1,19 @@
 """Queries on sessions and their messages, scoped to a company."""
 
+import re
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Session, SessionMessage
 
+SESSION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
 
 async def get(session: AsyncSession, company_id: str, session_id: str) -> Session | None:
+    if not SESSION_ID.match(session_id):
+        return None
     return (
         await session.execute(
             select(Session).where(Session.id == session_id, Session.company_id == company_id)

@@ -1,6 +1,6 @@
 """One provider call with our retry policy: exponential backoff with jitter, honouring retry-after.
 
-Each attempt first renews the job's lease (and counts the attempt); each wait extends the lease
+Each attempt after the first renews the job's lease (and counts the attempt); each wait extends the lease
 by its length, so the reaper never mistakes a patient worker for a dead one.
 """
 
@@ -49,8 +49,9 @@ async def call_provider(
     """The reply and the latency of the successful attempt in ms. `renew(lease_s, is_attempt)`."""
     lease = settings.job_lease_seconds
 
-    async def before(_: RetryCallState) -> None:
-        if not await renew(lease, True):
+    async def before(state: RetryCallState) -> None:
+        # The claim itself leased the job and counted the first attempt: one transaction fewer.
+        if state.attempt_number > 1 and not await renew(lease, True):
             raise ClaimLost()
 
     async def before_sleep(state: RetryCallState) -> None:
