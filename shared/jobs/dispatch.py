@@ -81,26 +81,25 @@ async def dispatch_round(session: AsyncSession, limiter: Limiter, settings: Sett
         still_active = []
         for company_id in active:
             take = min(QUANTUM, headroom)
-            candidates = await _next_jobs(session, company_id, take)
-            granted_here = 0
-            for job_id, kind, tokens in candidates:
+            granted: list[tuple[str, str]] = []
+            for job_id, kind, tokens in await _next_jobs(session, company_id, take):
                 decision = await limiter.acquire(company_id, limits[company_id], job_id, tokens)
                 if not decision.allowed:
                     break
-                result.granted.append((job_id, kind))
-                granted_here += 1
-            headroom -= granted_here
-            if granted_here == take:
+                granted.append((job_id, kind))
+            if granted:  # no longer pending: the next pass of this round must not take them again
+                await session.execute(
+                    update(Job)
+                    .where(Job.id.in_([job_id for job_id, _ in granted]))
+                    .values(enqueued_at=utcnow())
+                )
+            result.granted.extend(granted)
+            headroom -= len(granted)
+            if len(granted) == take:
                 still_active.append(company_id)
             if headroom <= 0:
                 break
         active = still_active
-    if result.granted:
-        await session.execute(
-            update(Job)
-            .where(Job.id.in_([job_id for job_id, _ in result.granted]))
-            .values(enqueued_at=utcnow())
-        )
     return result
 
 

@@ -1,0 +1,304 @@
+"""Turns a run's raw results into the figures and the text of docs/benchmarks.md."""
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from bench.report import Figure, fmt, machine, median, render
+
+ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
+
+
+def _vals(runs: list[dict[str, Any]], key: str) -> list[float]:
+    return [float(r[key]) for r in runs]
+
+
+def figures(r: dict[str, Any]) -> list[Figure]:
+    out: list[Figure] = []
+    base = r.get("http_baselines")
+    if base:
+        out.append(
+            Figure("a", "bare FastAPI endpoint, 64 conns", "req/s", _vals(base["bare"], "rps"))
+        )
+        out.append(
+            Figure("a", "bare FastAPI endpoint p99, 64 conns", "ms", _vals(base["bare"], "p99"))
+        )
+        out.append(
+            Figure(
+                "b",
+                "naive INSERT + send_task, 64 conns",
+                "req/s",
+                _vals(base["naive"], "rps"),
+                "bare endpoint",
+                _vals(base["bare"], "rps"),
+            )
+        )
+        out.append(Figure("b", "naive INSERT + send_task p99", "ms", _vals(base["naive"], "p99")))
+    if r.get("noop"):
+        out.append(Figure("c", "no-op Celery drain, 1 worker", "tasks/s", r["noop"]))
+    if r.get("direct"):
+        out.append(Figure("d", "direct SDK call p50, 1 conn", "ms", _vals(r["direct"], "p50")))
+        out.append(Figure("d", "direct SDK call p99, 1 conn", "ms", _vals(r["direct"], "p99")))
+    if r.get("admission") and base:
+        adm = r["admission"]
+        rps = _vals(adm, "rps")
+        ratio = median(rps) / median(_vals(base["naive"], "rps"))
+        out.append(
+            Figure(
+                "1",
+                "async execute admission, 64 conns",
+                "req/s",
+                rps,
+                "naive (b)",
+                _vals(base["naive"], "rps"),
+                ">= 1.4x naive",
+                ratio >= 1.4,
+                note=f"non-2xx per run {[x['non2xx'] for x in adm]}, socket errors "
+                f"{[x['errors'] for x in adm]}",
+            )
+        )
+        p99 = _vals(adm, "p99")
+        out.append(
+            Figure(
+                "1",
+                "async execute admission p99, 64 conns",
+                "ms",
+                p99,
+                "naive (b) p99",
+                _vals(base["naive"], "p99"),
+                "< 100 ms",
+                median(p99) < 100,
+            )
+        )
+    noop = r.get("noop")
+    if r.get("async_drain") and noop:
+        rates = _vals(r["async_drain"], "rate")
+        ratio = median(rates) / median(noop)
+        out.append(
+            Figure(
+                "2",
+                "async jobs completed (0 ms provider)",
+                "jobs/s",
+                rates,
+                "no-op drain (c)",
+                noop,
+                ">= 0.6x no-op",
+                ratio >= 0.6,
+                note="jobs per run " + str([d["total"] for d in r["async_drain"]]),
+            )
+        )
+    if r.get("batch_drain") and noop:
+        rates = _vals(r["batch_drain"], "rate")
+        ratio = median(rates) / median(noop)
+        out.append(
+            Figure(
+                "2",
+                "batch items completed (0 ms provider)",
+                "items/s",
+                rates,
+                "no-op drain (c)",
+                noop,
+                ">= 1.0x no-op",
+                ratio >= 1.0,
+            )
+        )
+    if r.get("concurrency"):
+        rates = _vals(r["concurrency"], "rate")
+        out.append(
+            Figure(
+                "3",
+                "items/s at 1 s provider latency, in-flight 200",
+                "items/s",
+                rates,
+                "ideal 200/s",
+                [200.0],
+                ">= 0.9x ideal",
+                median(rates) / 200 >= 0.9,
+            )
+        )
+    if r.get("sync") and r.get("direct"):
+        over50 = [s["p50"] - d["p50"] for s, d in zip(r["sync"], r["direct"], strict=True)]
+        over99 = [s["p99"] - d["p99"] for s, d in zip(r["sync"], r["direct"], strict=True)]
+        out.append(
+            Figure(
+                "4",
+                "sync execute p50, 1 conn",
+                "ms",
+                _vals(r["sync"], "p50"),
+                "direct SDK p50 (d)",
+                _vals(r["direct"], "p50"),
+            )
+        )
+        out.append(
+            Figure(
+                "4",
+                "sync execute p99, 1 conn",
+                "ms",
+                _vals(r["sync"], "p99"),
+                "direct SDK p99 (d)",
+                _vals(r["direct"], "p99"),
+            )
+        )
+        out.append(
+            Figure(
+                "4",
+                "sync overhead over direct SDK, p50",
+                "ms",
+                over50,
+                target="< 10 ms",
+                met=median(over50) < 10,
+            )
+        )
+        out.append(
+            Figure(
+                "4",
+                "sync overhead over direct SDK, p99",
+                "ms",
+                over99,
+                target="< 40 ms",
+                met=median(over99) < 40,
+                note=f"errors per run {[s['errors'] for s in r['sync']]}",
+            )
+        )
+    if r.get("ingest"):
+        items = r["plan"].ingest_items
+        out.append(
+            Figure(
+                "5",
+                f"batch ingest of {items:,} items (POST to 202)",
+                "s",
+                r["ingest"],
+                target="< 3 s",
+                met=median(r["ingest"]) < 3,
+            )
+        )
+    iso = r.get("isolation")
+    if iso:
+        idle, busy = _vals(iso["idle"], "p99"), _vals(iso["busy"], "p99")
+        out.append(
+            Figure(
+                "6",
+                "interactive p99 with 50k batch queued",
+                "ms",
+                busy,
+                "same, idle system",
+                idle,
+                "<= 1.25x idle",
+                median(busy) / median(idle) <= 1.25,
+                note=f"{iso['done_after_busy']:,} of the batch's items had finished "
+                "when the loaded runs ended",
+            )
+        )
+        drain = iso["drain"]
+        if noop:
+            out.append(
+                Figure(
+                    "2",
+                    "batch items completed, 50k batch (1 run)",
+                    "items/s",
+                    [drain["rate"]],
+                    "no-op drain (c)",
+                    noop,
+                    ">= 1.0x no-op",
+                    drain["rate"] / median(noop) >= 1.0,
+                    note=f"{drain['succeeded']:,}/{drain['total']:,} succeeded "
+                    f"(timed out: {drain['timed_out']})",
+                )
+            )
+        s, m, e = iso["rss"]
+        out.append(
+            Figure(
+                "mem",
+                "worker RSS: idle -> 50k run start -> end",
+                "MiB",
+                [e],
+                target="flat",
+                met=None if drain["timed_out"] or math.isnan(e) else (e - m) < 0.2 * m,
+                note=f"{s:.0f} MiB idle before, {m:.0f} MiB 2 s into the 50k run, "
+                f"{e:.0f} MiB at its end; {drain['succeeded']:,} jobs ran, so "
+                "flatness over 50,000 jobs is only shown when that run finishes",
+            )
+        )
+    lim = r.get("limits")
+    if lim:
+        rpm = r["limits_rpm"]
+        out.append(
+            Figure(
+                "7",
+                f"busiest {5}-s window, limit {rpm}/window (5x backlog)",
+                "starts",
+                [lim["worst_window"]],
+                "limit",
+                [float(rpm)],
+                "<= limit",
+                lim["worst_window"] <= rpm,
+            )
+        )
+        out.append(
+            Figure(
+                "7",
+                "achieved rate over 3 windows",
+                "x limit",
+                [lim["achieved"]],
+                target=">= 0.95",
+                met=lim["achieved"] >= 0.95,
+                note="1 run (each run costs 3 limiter windows)",
+            )
+        )
+    crud = r.get("crud")
+    if crud:
+        bare16 = _vals(base["bare16"], "p99") if base else []
+        for key, title in (
+            ("list", "list, pages 1..last, 3 sorts x 2 orders"),
+            ("list_first", "list, first page, any sort"),
+            ("get", "get by id"),
+        ):
+            p99 = _vals(crud[key], "p99")
+            out.append(
+                Figure(
+                    "8",
+                    f"CRUD {title}, p99 at 16 conns",
+                    "ms",
+                    p99,
+                    "bare endpoint p99, 16 conns",
+                    bare16,
+                    "< 20 ms",
+                    median(p99) < 20,
+                    note=f"{fmt(median(_vals(crud[key], 'rps')))} req/s; non-2xx "
+                    f"{[x['non2xx'] for x in crud[key]]}",
+                )
+            )
+    return out
+
+
+def build(r: dict[str, Any], args: argparse.Namespace) -> str:
+    plan = r["plan"]
+    command = "make bench" + (" (bench/run.py " + " ".join(r["argv"]) + ")" if r["argv"] else "")
+    header = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (bench/run.py); the analysis at the end is bench/analysis.md.",
+        "Every figure is the median of the runs [min-max], compared with a baseline measured in "
+        "the same run on the same machine (absolute numbers drift on these shared machines).",
+        "",
+        "## Set-up",
+        "",
+        *machine(),
+        f"- PostgreSQL server {r.get('server_version', 'n/a')}",
+        f"- Command: `{command}`; took {r['elapsed']:.0f} s; load generator: {r['tool']} "
+        "(light-load latency always by bench/loadgen.py, the same client for product and "
+        "baseline)",
+        f"- Plan: {plan.runs} runs per figure, {plan.duration:.0f} s per HTTP load run, "
+        f"{plan.noop_tasks:,} no-op tasks, {plan.pipeline_batch:,}-item pipeline batches, "
+        f"{plan.concurrency_items:,} items at 1 s latency, {plan.light_requests} requests per "
+        f"light-load run, {plan.ingest_items:,}-item ingest, {plan.crud_assistants:,} assistants",
+        "- System under test: 1 uvicorn process (API), 1 Celery worker (threads pool, "
+        "concurrency 200), beat, the emulator; DISPATCH_MAX_IN_FLIGHT=200, WORKER_CONCURRENCY=50 (sizes the worker DB pool to 10+10; see analysis), LOG_LEVEL=WARNING, "
+        "LIMIT_WINDOW_SECONDS=5 (the limiter's 'minute' is 5 s for target 7; every other company "
+        "has limits far above the load). All on the same 2 cores as the load generator.",
+    ]
+    if r.get("error"):
+        header += ["", f"**The run stopped early:** `{r['error']}`; figures below are partial."]
+    sections = [ANALYSIS.read_text()] if ANALYSIS.exists() else []
+    return render(figures(r), header, sections)
