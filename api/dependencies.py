@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +34,18 @@ async def get_principal(request: Request, state: StateDep) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized()
     async with state.sessionmaker() as session:
-        return await authenticate(session, token.strip())
+        principal = await authenticate(session, token.strip())
+    request.state.company_id = principal.company_id  # for the access log line
+    structlog.contextvars.bind_contextvars(company_id=principal.company_id)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_request_id(request: Request) -> str | None:
+    """The id the request middleware accepted or generated (echoed in `X-Request-Id`)."""
+    return getattr(request.state, "request_id", None)
+
+
+RequestId = Annotated[str | None, Depends(get_request_id)]

@@ -15,7 +15,11 @@ from api.health.router import router as health_router
 from api.jobs.router import router as jobs_router
 from api.jobs.waiter import JobWaiter
 from api.limits.router import router as limits_router
+from api.monitoring.backlog import Backlog
+from api.monitoring.middleware import RequestContext
+from api.monitoring.router import router as monitoring_router
 from api.openapi import install_openapi
+from api.prompt_history.router import router as prompt_history_router
 from api.sessions.router import router as sessions_router
 from api.state import AppState
 from api.usage.router import router as usage_router
@@ -24,6 +28,7 @@ from shared.catalogue.service import catalogue
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.limits.limiter import Limiter
+from shared.logs import configure_logging
 from shared.notifications import job_events_channel
 from shared.queueing import make_celery
 
@@ -33,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings)
         catalogue()  # a broken MODEL_CATALOGUE_FILE stops the start, not the first request
         engine = create_engine(settings)
         redis = Redis.from_url(settings.redis_url)
@@ -46,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             celery=make_celery(settings),
             waiter=waiter,
             limiter=Limiter(redis, settings),
+            backlog=Backlog(),
         )
         try:
             yield
@@ -62,9 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(NulGuard)
+    app.add_middleware(RequestContext)  # outermost: even a refused request gets an id and a log
     for router in (
         health_router,
+        monitoring_router,
         assistants_router,
+        prompt_history_router,
         jobs_router,
         sessions_router,
         usage_router,

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.jobs.waiter import JobWaiter
+from api.monitoring.backlog import Backlog
 from shared.config import Settings
 from shared.limits.limiter import Limiter
 
@@ -20,3 +21,4 @@ class AppState:
     celery: Celery
     waiter: JobWaiter
     limiter: Limiter
+    backlog: Backlog

@@ -26,7 +26,7 @@ start() {  # start NAME COMMAND...: run in the background, remember the pid
 }
 
 FLOWER_PORT=${FLOWER_PORT:-5555}
-eval "$("$BIN/python" -m workers.runinfo)"   # sets PREFIX, QUEUES, EMULATED, EMULATOR_PORT, FLOWER_AUTH
+eval "$("$BIN/python" -m workers.runinfo)"   # sets PREFIX, QUEUES, EMULATED, EMULATOR_PORT, FLOWER_AUTH, WORKER_METRICS_PORT
 
 if [ -n "$EMULATED" ]; then
   start emulator "$BIN/python" -m emulator --host 127.0.0.1 --port "$EMULATOR_PORT" --log-level warning
@@ -47,6 +47,7 @@ cat <<MSG
 Assistants API is running:
   API       http://$API_HOST:$API_PORT   (docs: http://$API_HOST:$API_PORT/docs, metrics: /metrics)
   Worker    celery worker on queues $QUEUES (threads pool), beat for the reaper
+            metrics: http://127.0.0.1:$WORKER_METRICS_PORT/metrics (0: off)
   Flower    http://127.0.0.1:$FLOWER_PORT
 MSG
 if [ -n "$EMULATED" ]; then

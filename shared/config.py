@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     default_max_queued: int = 100_000
     # The limiter's window is a minute plus this margin, which absorbs the delay between
     # dispatch and the provider call so that no minute window at the provider exceeds a limit.
-    limit_window_margin_seconds: float = 1.0
+    limit_window_margin_seconds: float = 2.0
     # The length of the "minute" (tests shrink it to keep their runs short).
     limit_window_seconds: float = 60.0
     # Fleet-wide cap on dispatched asynchronous and batch jobs, leaving worker slots free for
@@ -80,6 +80,10 @@ class Settings(BaseSettings):
 
     # Flower.
     flower_basic_auth: str | None = None
+
+    # Monitoring: each worker process serves its Prometheus metrics here (0 turns it off).
+    worker_metrics_port: int = 9808
+    worker_metrics_address: str = "0.0.0.0"
 
     @property
     def broker_url(self) -> str:

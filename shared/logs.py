@@ -32,3 +32,15 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    _adopt_uvicorn_loggers()
+
+
+def _adopt_uvicorn_loggers() -> None:
+    """Uvicorn's own lines (startup, errors) in our format; its access log off, since the API's
+    request middleware writes one line per request with the request id (`--no-access-log` or not).
+    """
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True

@@ -28,6 +28,16 @@ def queue_name(settings: Settings, queue: Queue) -> str:
     return f"{settings.redis_key_prefix}.{queue.value}"
 
 
+def broker_key_prefix(settings: Settings) -> str:
+    """Kombu's `global_keyprefix`: every broker key (queue lists, unacked, pidbox) starts with it."""
+    return f"{settings.redis_key_prefix}:celery:"
+
+
+def broker_queue_key(settings: Settings, queue: Queue) -> str:
+    """The Redis list holding the queue's waiting messages (what LLEN, KEDA and Flower count)."""
+    return broker_key_prefix(settings) + queue_name(settings, queue)
+
+
 def make_celery(settings: Settings, *, include: list[str] | None = None) -> Celery:
     app = Celery("assistants", broker=settings.broker_url, include=include or [])
     app.conf.update(
@@ -46,7 +56,7 @@ def make_celery(settings: Settings, *, include: list[str] | None = None) -> Cele
             # Only a backstop: the reaper re-queues a dead worker's job from PostgreSQL long
             # before this, and a duplicate delivery is harmless (jobs are claimed with a fence).
             "visibility_timeout": settings.broker_visibility_timeout_seconds,
-            "global_keyprefix": f"{settings.redis_key_prefix}:celery:",
+            "global_keyprefix": broker_key_prefix(settings),
         },
         # Flower needs task events; they carry task names and job ids only.
         worker_send_task_events=True,

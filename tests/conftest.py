@@ -42,7 +42,7 @@ os.environ.update(
     WORKER_CONCURRENCY="50",
     # The limiter's "minute" is 5 s here, so limit tests see several windows in seconds.
     LIMIT_WINDOW_SECONDS="5",
-    LIMIT_WINDOW_MARGIN_SECONDS="0.3",
+    LIMIT_WINDOW_MARGIN_SECONDS="1.0",
     DISPATCH_INTERVAL_SECONDS="0.5",
 )
 

@@ -1,10 +1,12 @@
 """The Celery application: `celery -A workers.celery_app worker --pool threads`."""
 
+import structlog
 from celery import signals
 
 from shared.config import get_settings
 from shared.logs import configure_logging
 from shared.queueing import make_celery
+from workers import metrics
 from workers import runtime as runtime_module
 
 settings = get_settings()
@@ -21,6 +23,23 @@ def _fresh_runtime_in_child(**_: object) -> None:
 @signals.setup_logging.connect
 def _logging(**_: object) -> None:
     configure_logging(settings)
+
+
+@signals.worker_ready.connect
+def _serve_metrics(**_: object) -> None:
+    metrics.start_exporter(settings.worker_metrics_port, settings.worker_metrics_address)
+
+
+@signals.task_prerun.connect
+def _bind_task_log_context(task_id: str | None = None, task: object = None, **_: object) -> None:
+    """Celery's own lines about a task carry its id; the job's lines add job and request ids."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(task_id=task_id, task=getattr(task, "name", None))
+
+
+@signals.task_postrun.connect
+def _clear_task_log_context(**_: object) -> None:
+    structlog.contextvars.clear_contextvars()
 
 
 @signals.worker_shutdown.connect

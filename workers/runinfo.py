@@ -15,6 +15,7 @@ def main() -> None:
         "EMULATED": " ".join(emulated_providers(settings)),
         "EMULATOR_PORT": str(settings.emulator_port),
         "FLOWER_AUTH": settings.flower_basic_auth or "",
+        "WORKER_METRICS_PORT": str(settings.worker_metrics_port),
     }
     for name, value in values.items():
         print(f"{name}={shlex.quote(value)}")

@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from api.dependencies import CurrentPrincipal, SessionDep, StateDep
 from api.errors import error_responses
 from api.jobs.router import request_dispatch
+from api.monitoring.metrics import record_jobs_accepted
 from shared.assistants.errors import AssistantNotFound
 from shared.batches import repository, service
 from shared.batches.errors import BatchNotFound, BatchTooLarge, NoValidItems
@@ -122,6 +123,7 @@ async def create_batch(
             session, principal.company_id, assistant_id, items, state.settings
         )
         out = service.to_out(batch, {"queued": batch.total_items})
+    record_jobs_accepted("batch", batch.total_items)
     await request_dispatch(state)
     return JSONResponse(
         out.model_dump(mode="json", by_alias=True),

@@ -1,19 +1,27 @@
 import asyncio
+import contextlib
 from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import text
 
 from api.dependencies import StateDep
+from shared.schemas import CamelModel
 
 router = APIRouter(tags=["health"])
 
 
-class Readiness(BaseModel):
+class Readiness(CamelModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str]
+    queues: dict[str, int] = Field(
+        default_factory=dict, description="Messages waiting per queue (empty when Redis is down)"
+    )
+    workers_alive: bool | None = Field(
+        None, description="A worker answered a ping (cached ~5 s); null when it cannot be asked"
+    )
 
 
 @router.get("/healthz")
@@ -28,7 +36,11 @@ async def healthz() -> dict[str, str]:
     responses={503: {"model": Readiness, "description": "PostgreSQL or Redis does not answer"}},
 )
 async def readyz(state: StateDep) -> JSONResponse:
-    """PostgreSQL and Redis answer (readiness); 503 when either does not."""
+    """PostgreSQL and Redis answer (readiness); 503 when either does not.
+
+    Also reports the queue backlog and whether any worker is alive. No live worker does not make
+    the API unready: it still accepts jobs, which wait in the queues until a worker comes back.
+    """
     checks: dict[str, str] = {}
 
     async def database() -> None:
@@ -46,4 +58,8 @@ async def readyz(state: StateDep) -> JSONResponse:
             checks[name] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
     body = Readiness(status="ok" if ready else "unavailable", checks=checks)
-    return JSONResponse(body.model_dump(), 200 if ready else 503)
+    if checks["redis"] == "ok":
+        with contextlib.suppress(Exception):  # the backlog is information, not a check
+            body.queues = await asyncio.wait_for(state.backlog.depths(state), timeout=2)
+        body.workers_alive = await state.backlog.workers_alive(state)
+    return JSONResponse(body.model_dump(by_alias=True), 200 if ready else 503)

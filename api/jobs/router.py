@@ -10,8 +10,9 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.dependencies import CurrentPrincipal, SessionDep, StateDep
+from api.dependencies import CurrentPrincipal, RequestId, SessionDep, StateDep
 from api.errors import error_responses
+from api.monitoring.metrics import record_jobs_accepted
 from api.state import AppState
 from shared import queueing
 from shared.assistants.errors import AssistantNotFound
@@ -22,6 +23,7 @@ from shared.jobs.dispatch import claim_dispatch_trigger
 from shared.jobs.errors import (
     IdempotencyKeyReused,
     InvalidToolResult,
+    JobCancelled,
     JobNotCancellable,
     JobNotFound,
     ProviderFailed,
@@ -38,6 +40,7 @@ from shared.jobs.schemas import (
 from shared.jobs.service import Gate
 from shared.limits.errors import RateLimited, rate_headers
 from shared.models import Job
+from shared.notifications import publish_job_done
 from shared.queueing import send_jobs
 from shared.schemas import ErrorResponse, PageMeta
 from shared.sessions.errors import SessionConflict
@@ -53,6 +56,7 @@ _EXECUTE_RESPONSES = {
         InvalidToolResult,
         SessionConflict,
         IdempotencyKeyReused,
+        JobCancelled,
         RateLimited,
     ),
     202: {"model": JobOut, "description": "Accepted: the job goes on; poll the Location"},
@@ -101,6 +105,22 @@ async def request_dispatch(state: AppState) -> None:
         logger.warning("dispatch trigger failed", error=type(exc).__name__)
 
 
+async def notify_done(state: AppState, job_id: str) -> None:
+    """Wake requests waiting for the job; a lost wake-up only makes them wait their full time."""
+    try:
+        await publish_job_done(state.redis, state.settings, job_id)
+    except Exception as exc:
+        logger.warning("job-done notification failed", error=type(exc).__name__)
+
+
+async def release_limits(state: AppState, job: Job) -> None:
+    """Free what the limiter reserved for a job that will never run (a no-op if it held nothing)."""
+    try:
+        await state.limiter.settle(job.company_id, job.id, 0)
+    except Exception as exc:  # the reservation expires with its lease anyway
+        logger.warning("limiter settle failed", error=type(exc).__name__)
+
+
 async def _reload(state: AppState, company_id: str, job_id: str) -> Job:
     async with state.sessionmaker() as session:
         return await service.get(session, company_id, job_id)
@@ -118,9 +138,9 @@ async def execute_assistant(
     principal: CurrentPrincipal,
     state: StateDep,
     response: Response,
+    request_id: RequestId,
     idempotency_key: IdempotencyKey = None,
     prefer: Prefer = None,
-    x_request_id: Annotated[str | None, Header(max_length=64)] = None,
 ) -> ExecuteResponse | JSONResponse:
     """Run the assistant on the user's input.
 
@@ -139,10 +159,12 @@ async def execute_assistant(
             kind="async" if respond_async else "interactive",
             idempotency_key=idempotency_key,
             idempotency_ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
-            request_id=x_request_id,
+            request_id=request_id,
             gate=Gate(state.limiter, state.settings),
         )
     job = admission.job
+    if admission.created:
+        record_jobs_accepted(job.kind)
     headers = rate_headers(admission.limits, admission.decision) if admission.decision else {}
     response.headers.update(headers)
     if respond_async:
@@ -163,6 +185,8 @@ async def execute_assistant(
         raise ProviderFailed(
             job.error_code or "PROVIDER_ERROR", job.error_message or "The provider failed", job.id
         )
+    if job.status == JobStatus.cancelled:
+        raise JobCancelled(job.id)
     return accepted(job, headers)
 
 
@@ -206,8 +230,13 @@ async def list_jobs(
     responses=error_responses(Unauthorized, JobNotFound, JobNotCancellable),
 )
 async def cancel_job(job_id: str, principal: CurrentPrincipal, state: StateDep) -> JobOut:
-    """Cancel a queued job: it will never reach a provider. Running or finished jobs answer 409."""
+    """Cancel a queued job: it will never reach a provider. Running or finished jobs answer 409.
+
+    A synchronous execute waiting for the job answers 409 `JOB_CANCELLED` at once.
+    """
     async with unit_of_work(state.sessionmaker) as session:
         job, released = await service.cancel(session, principal.company_id, job_id)
     await enqueue(state, [released] if released else [])
+    await notify_done(state, job.id)
+    await release_limits(state, job)
     return service.to_out(job)

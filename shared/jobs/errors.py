@@ -11,6 +11,16 @@ class JobNotCancellable(Conflict):
     message = "Only a queued job can be cancelled"
 
 
+class JobCancelled(Conflict):
+    """What a synchronous execute answers when its job was cancelled while it waited."""
+
+    code = "JOB_CANCELLED"
+    message = "The job was cancelled before it ran"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(details={"jobId": job_id})
+
+
 class IdempotencyKeyReused(Conflict):
     code = "IDEMPOTENCY_KEY_REUSED"
     message = "This Idempotency-Key was used with a different request body in the last 24 hours"

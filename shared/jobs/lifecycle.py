@@ -7,17 +7,17 @@ lost its lease, can never write a second outcome.
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.catalogue.service import find_model
 from shared.db import utcnow
-from shared.models import Assistant, Job, PromptVersion, SessionMessage, UsageRecord
+from shared.models import Assistant, Job, PromptVersion, Session, SessionMessage, UsageRecord
 from shared.sessions.service import append_turns
 
 
@@ -44,55 +44,87 @@ class Outcome:
     error_message: str | None = None
 
 
-async def claim(session: AsyncSession, job_id: str, lease: timedelta) -> Claim | None:
-    """Take a job for execution, or None when it is gone, finished, blocked or leased by another."""
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Job.blocked.is_(False),
+        or_(Job.status == "queued", and_(Job.status == "running", Job.lease_expires_at < now)),
+    )
+
+
+async def claim_many(session: AsyncSession, job_ids: list[str], lease: timedelta) -> list[Claim]:
+    """Take jobs for execution (one statement for all); those gone, finished, blocked or leased
+    by another are left out. Every job of one delivery shares its claim token."""
     now = utcnow()
     token = secrets.token_hex(16)
-    job = (
-        await session.execute(
-            update(Job)
-            .where(
-                Job.id == job_id,
-                Job.blocked.is_(False),
-                or_(
-                    Job.status == "queued",
-                    and_(Job.status == "running", Job.lease_expires_at < now),
-                ),
-            )
-            .values(
-                status="running",
-                claim_token=token,
-                deliveries=Job.deliveries + 1,
-                attempts=Job.attempts + 1,  # the first provider attempt; renew() counts the rest
-                started_at=now,
-                lease_expires_at=now + lease,
-            )
-            .returning(Job)
-            .execution_options(synchronize_session=False)
-        )
-    ).scalar_one_or_none()
-    if job is None:
-        return None
-    prompt = (
-        await session.execute(
-            select(PromptVersion.prompt).where(
-                PromptVersion.assistant_id == job.assistant_id,
-                PromptVersion.version == job.prompt_version,
+    jobs = (
+        (
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_(job_ids), _claimable(now))
+                .values(
+                    status="running",
+                    claim_token=token,
+                    deliveries=Job.deliveries + 1,
+                    attempts=Job.attempts
+                    + 1,  # the first provider attempt; renew() counts the rest
+                    started_at=now,
+                    lease_expires_at=now + lease,
+                )
+                .returning(Job)
+                .execution_options(synchronize_session=False)
             )
         )
-    ).scalar_one_or_none()
-    tools = (
-        await session.execute(select(Assistant.tools).where(Assistant.id == job.assistant_id))
-    ).scalar_one()
-    history: list[SessionMessage] = []
-    if job.session_id:
-        rows = await session.execute(
-            select(SessionMessage)
-            .where(SessionMessage.session_id == job.session_id)
-            .order_by(SessionMessage.position)
+        .scalars()
+        .all()
+    )
+    if not jobs:
+        return []
+    versions = {(job.assistant_id, job.prompt_version) for job in jobs}
+    prompts = {
+        (row.assistant_id, row.version): row.prompt
+        for row in await session.execute(
+            select(PromptVersion.assistant_id, PromptVersion.version, PromptVersion.prompt).where(
+                tuple_(PromptVersion.assistant_id, PromptVersion.version).in_(versions)
+            )
         )
-        history = list(rows.scalars())
-    return Claim(job=job, token=token, system_prompt=prompt, tools=tools or [], history=history)
+    }
+    tools = dict(
+        (
+            await session.execute(
+                select(Assistant.id, Assistant.tools).where(
+                    Assistant.id.in_({job.assistant_id for job in jobs})
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
+    claims = []
+    for job in jobs:
+        history: list[SessionMessage] = []
+        if job.session_id:
+            rows = await session.execute(
+                select(SessionMessage)
+                .where(SessionMessage.session_id == job.session_id)
+                .order_by(SessionMessage.position)
+            )
+            history = list(rows.scalars())
+        claims.append(
+            Claim(
+                job=job,
+                token=token,
+                system_prompt=prompts.get((job.assistant_id, job.prompt_version)),
+                tools=tools.get(job.assistant_id) or [],
+                history=history,
+            )
+        )
+    return claims
+
+
+async def claim(session: AsyncSession, job_id: str, lease: timedelta) -> Claim | None:
+    """Take a job for execution, or None when it is gone, finished, blocked or leased by another."""
+    claims = await claim_many(session, [job_id], lease)
+    return claims[0] if claims else None
 
 
 async def renew(
@@ -112,7 +144,13 @@ async def renew(
 
 
 async def release_next_in_session(session: AsyncSession, session_id: str) -> tuple[str, str] | None:
-    """Unblock the session's next waiting job (lowest turn number): (id, kind), to enqueue after commit."""
+    """Unblock the session's next waiting job (lowest turn number): (id, kind), to enqueue after commit.
+
+    Takes the session row lock first, the lock an execute call holds while it decides whether its
+    new turn must wait: that call either sees this job ended, or committed its waiting job before
+    the search below, so a turn can never be left waiting on a job that has already ended.
+    """
+    await session.execute(select(Session.id).where(Session.id == session_id).with_for_update())
     next_id = (
         select(Job.id)
         .where(Job.session_id == session_id, Job.blocked.is_(True), Job.status == "queued")
@@ -219,3 +257,15 @@ async def finish(
     )
     released = await release_next_in_session(session, job.session_id) if job.session_id else None
     return Finished(job=job, released=released)
+
+
+async def finish_many(
+    session: AsyncSession, outcomes: list[tuple[Claim, Outcome]]
+) -> list[tuple[Claim, Outcome, Finished]]:
+    """Write a chunk's outcomes in the caller's one transaction; jobs no longer ours are left out."""
+    written = []
+    for claim_, outcome in outcomes:
+        finished = await finish(session, claim_.job.id, claim_.token, outcome)
+        if finished is not None:
+            written.append((claim_, outcome, finished))
+    return written

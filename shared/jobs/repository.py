@@ -68,3 +68,18 @@ async def by_idempotency_key(session: AsyncSession, company_id: str, key: str) -
 async def session_has_open_job(session: AsyncSession, session_id: str) -> bool:
     query = select(Job.id).where(Job.session_id == session_id, Job.status.in_(OPEN)).limit(1)
     return (await session.execute(query)).first() is not None
+
+
+async def oldest_queued_age_by_kind(session: AsyncSession) -> dict[str, float]:
+    """Seconds the oldest waiting job of each kind has waited, fleet-wide (for monitoring only).
+
+    Jobs blocked behind an earlier turn of their session are left out: they wait for that turn,
+    not for a worker. Ages come from the database clock, so API and database clocks may differ.
+    """
+    age = func.extract("epoch", func.now() - func.min(Job.created_at))
+    rows = await session.execute(
+        select(Job.kind, age)
+        .where(Job.status == "queued", Job.blocked.is_(False))
+        .group_by(Job.kind)
+    )
+    return {kind: max(0.0, float(seconds)) for kind, seconds in rows.all()}

@@ -4,6 +4,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,6 +82,16 @@ def request_hash(assistant_id: str, body: ExecuteRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _fetchable(url: str) -> bool:
+    """An http(s) url with a host and a valid port: one that providers and workers can use."""
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018  (raises ValueError for a port out of range)
+    except ValueError:
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
 def validate_attachments(assistant: Assistant, body: ExecuteRequest) -> None:
     for index, attachment in enumerate(body.attachments):
         where = {"field": f"attachments.{index}"}
@@ -93,8 +104,10 @@ def validate_attachments(assistant: Assistant, body: ExecuteRequest) -> None:
                 f"mimeType '{attachment.mime_type}' is not supported; use one of {sorted(IMAGE_TYPES)}",
                 details=[where],
             )
-        if not attachment.url.startswith(("https://", "http://")):
-            raise UnsupportedAttachment("Attachment urls must be http(s)", details=[where])
+        if not _fetchable(attachment.url):
+            raise UnsupportedAttachment(
+                "Attachment urls must be absolute http(s) urls with a host", details=[where]
+            )
     if body.attachments:
         model = find_model(assistant.llm_provider, assistant.llm_model)
         if model is None or not model.supports_images:
@@ -155,18 +168,19 @@ async def admit(
         earlier = await _replay(session, company_id, idempotency_key, fingerprint, idempotency_ttl)
         if earlier is not None:
             return Admission(job=earlier, created=False)
-    job_id = new_id()
-    limits, decision = None, None
-    if gate is not None:
-        chars = len(assistant.llm_prompt or "") + len(body.user_input or "")
-        tokens = estimate_tokens(chars, assistant.max_tokens)
-        limits, decision = await _pass_gate(session, gate, company_id, job_id, kind, tokens)
     conversation, seq = await sessions.open_for_turn(
         session, company_id, assistant_id, body.session_id
     )
     blocked = await repository.session_has_open_job(session, conversation.id)
     if body.tool_results and not blocked:
         await _validate_tool_results(session, conversation.id, body)
+    # The limits come last: a request refused for any other reason must not hold a slot.
+    job_id = new_id()
+    limits, decision = None, None
+    if gate is not None:
+        chars = len(assistant.llm_prompt or "") + len(body.user_input or "")
+        tokens = estimate_tokens(chars, assistant.max_tokens)
+        limits, decision = await _pass_gate(session, gate, company_id, job_id, kind, tokens)
     job = Job(
         id=job_id,
         company_id=company_id,

@@ -32,6 +32,14 @@ class Assistant(Base):
             "id",
             postgresql_where=_LIVE,
         ),
+        # Most recently used first, never-used last: the default order of sortBy=lastUsed.
+        Index(
+            "ix_assistants_company_last_accessed_desc",
+            "company_id",
+            text("last_accessed_at DESC NULLS LAST"),
+            text("id DESC"),
+            postgresql_where=_LIVE,
+        ),
         Index("ix_assistants_team_ids", "team_ids", postgresql_using="gin"),
     )
 

@@ -24,5 +24,6 @@ class UsageRecord(Base):
     output_tokens: Mapped[int] = mapped_column(Integer)
     cost: Mapped[float] = mapped_column(Numeric(14, 8))
     latency_ms: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(20))
+    # "succeeded", or the failed job's error code (as wide as jobs.error_code).
+    outcome: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -14,9 +14,15 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 from shared.config import Settings
+from workers import metrics
 from workers.providers.base import Provider, ProviderCallError, ProviderReply, ProviderRequest
+
+# A provider asking for a longer pause fails the job instead: a worker thread must not sleep
+# for an hour, and the task must end well within the broker's visibility timeout.
+LONGEST_RETRY_AFTER_SECONDS = 60.0
 
 
 class ClaimLost(Exception):
@@ -25,6 +31,13 @@ class ClaimLost(Exception):
 
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, ProviderCallError) and exc.retryable
+
+
+class _RetryAfterTooLong(stop_base):
+    def __call__(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = exc.retry_after if isinstance(exc, ProviderCallError) else None
+        return retry_after is not None and retry_after > LONGEST_RETRY_AFTER_SECONDS
 
 
 def _wait(settings: Settings) -> Callable[[RetryCallState], float]:
@@ -56,11 +69,13 @@ async def call_provider(
 
     async def before_sleep(state: RetryCallState) -> None:
         sleep = state.next_action.sleep if state.next_action else 0.0
+        error = state.outcome.exception() if state.outcome else None
+        metrics.record_retry(provider.name, error, state.attempt_number, sleep)
         if not await renew(lease + sleep, False):
             raise ClaimLost()
 
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(settings.provider_max_attempts),
+        stop=stop_after_attempt(settings.provider_max_attempts) | _RetryAfterTooLong(),
         wait=_wait(settings),
         retry=retry_if_exception(_retryable),
         before=before,
@@ -70,6 +85,8 @@ async def call_provider(
     async for attempt in retrying:
         with attempt:
             started = time.perf_counter()
-            reply = await provider.complete(request)
+            with metrics.provider_call(provider.name, request.model):
+                reply = await provider.complete(request)
+            metrics.record_tokens(provider.name, request.model, reply)
             return reply, int((time.perf_counter() - started) * 1000)
     raise AssertionError("unreachable: tenacity re-raises the last error")

@@ -33,14 +33,35 @@ def _history_turn(role: str, content: dict[str, Any]) -> Turn:
     )
 
 
+def _plain_user(turn: Turn) -> bool:
+    return turn.role == "user" and not turn.tool_results
+
+
+def _exchanges(turns: list[Turn]) -> list[list[Turn]]:
+    """Split before each plain user turn: an exchange holds a question, the model's tool calls,
+    their results and the answers, which providers only accept together."""
+    groups: list[list[Turn]] = []
+    for turn in turns:
+        if not groups or _plain_user(turn):
+            groups.append([turn])
+        else:
+            groups[-1].append(turn)
+    return groups
+
+
 def trim(turns: list[Turn], budget: int) -> list[Turn]:
-    """Drop the oldest turns until the rest fits; the result starts with a plain user turn."""
-    kept = list(turns)
-    while len(kept) > 1 and sum(map(estimate_tokens, kept)) > budget:
-        kept.pop(0)
-    while len(kept) > 1 and (kept[0].role != "user" or kept[0].tool_results):
-        kept.pop(0)
-    return kept
+    """Drop the oldest exchanges until the rest fits in `budget` tokens.
+
+    Whole exchanges go, so the result starts with a plain user turn and a tool call never loses
+    its result; the last exchange (the new turn's) always stays, even when it alone is too long.
+    """
+    groups = _exchanges(turns)
+    sizes = [sum(map(estimate_tokens, group)) for group in groups]
+    start, total = 0, sum(sizes)
+    while start < len(groups) - 1 and (total > budget or not _plain_user(groups[start][0])):
+        total -= sizes[start]
+        start += 1
+    return [turn for group in groups[start:] for turn in group]
 
 
 def build_request(claim: Claim, images: list[dict[str, Any]]) -> ProviderRequest:

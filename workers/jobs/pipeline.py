@@ -7,11 +7,14 @@ short transactions, and lease renewals are one-statement transactions of their o
 from datetime import timedelta
 from typing import Any
 
+import structlog
+
 from shared.db import unit_of_work
 from shared.jobs import lifecycle
 from shared.jobs.dispatch import claim_dispatch_trigger
 from shared.jobs.lifecycle import Claim, Outcome
 from shared.notifications import publish_job_done
+from workers import metrics
 from workers.jobs.attachments import fetch_image
 from workers.jobs.calls import ClaimLost, call_provider
 from workers.jobs.conversation import build_request
@@ -66,10 +69,15 @@ async def _attempt(rt: Runtime, claim: Claim) -> Outcome:
 
 async def execute_job(rt: Runtime, job_id: str) -> FollowUps:
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
+    # Log fields for this job, with the request id of the API call that created it. Callers run
+    # each job in an asyncio task of its own, so the fields do not leak between jobs.
+    structlog.contextvars.unbind_contextvars("request_id")
+    structlog.contextvars.bind_contextvars(job_id=job_id)
     async with unit_of_work(rt.sessionmaker) as session:
         claim = await lifecycle.claim(session, job_id, lease)
     if claim is None:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
         return []
+    structlog.contextvars.bind_contextvars(request_id=claim.job.request_id)
     try:
         outcome = await _attempt(rt, claim)
     except ClaimLost:
@@ -78,6 +86,7 @@ async def execute_job(rt: Runtime, job_id: str) -> FollowUps:
         finished = await lifecycle.finish(session, job_id, claim.token, outcome)
     if finished is None:
         return []
+    metrics.record_job_finished(claim.job, outcome)
     await rt.limiter.settle(
         claim.job.company_id, job_id, outcome.input_tokens + outcome.output_tokens
     )

@@ -1,12 +1,15 @@
 """What every provider adapter takes and returns, and how provider failures are classified.
 
 Adapters turn our neutral conversation into each SDK's request and back. The SDKs' own retries
-are switched off: the task retries in one place (`workers/jobs/retry.py`), so every attempt is
+are switched off: the task retries in one place (`workers/jobs/calls.py`), so every attempt is
 visible to our rate limiter and to the job's `attempts`.
 """
 
+import math
 import re
+import time
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
@@ -62,7 +65,7 @@ class Provider(Protocol):
 
 
 _SECRET_PATTERNS = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{6,}|ak_[A-Za-z0-9_\-]{6,}|AIza[0-9A-Za-z_\-]{10,}|Bearer\s+\S+)"
+    r"(sk-[A-Za-z0-9_\-]{6,}|ak_[A-Za-z0-9_\-]{6,}|AIza[0-9A-Za-z_\-]{10,}|(?i:bearer)\s+\S+)"
 )
 
 
@@ -74,27 +77,35 @@ def redact(message: str, secrets: list[str | None]) -> str:
     return _SECRET_PATTERNS.sub("[redacted]", message)[:1000]
 
 
+def _non_negative(value: str, scale: float = 1.0) -> float | None:
+    """A finite number of seconds >= 0, or None: `inf` or `nan` must never become a sleep."""
+    try:
+        seconds = float(value) * scale
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
 def retry_after_seconds(headers: Any) -> float | None:
     """`retry-after-ms`, then `retry-after` (seconds or an HTTP date), as the SDKs read them."""
     if headers is None:
         return None
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
+    if (ms := headers.get("retry-after-ms")) is not None and (
+        seconds := _non_negative(ms, 1 / 1000)
+    ) is not None:
+        return seconds
     value = headers.get("retry-after")
     if value is None:
         return None
+    if (seconds := _non_negative(value)) is not None:
+        return seconds
     try:
-        return float(value)
-    except ValueError:
-        try:
-            import time
-
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:  # "-0000": a UTC time of unknown origin
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, moment.timestamp() - time.time())
 
 
 def classify_status(status: int, message: str, retry_after: float | None) -> ProviderCallError:

@@ -1,0 +1,120 @@
+"""Turn order in a session under racing transactions: a waiting turn is always released.
+
+An execute call on a session decides, under the session's row lock, whether its job must wait
+for an earlier one. A job that ends at that very moment must still release it; these tests hold
+the execute call's transaction open while the earlier job ends, then let it commit.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.config import get_settings
+from shared.db import create_engine, create_sessionmaker
+from shared.jobs import lifecycle, service
+from shared.jobs.lifecycle import Outcome
+from shared.jobs.schemas import ExecuteRequest
+from shared.models import Job
+from tests.factories import create_assistant
+
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(get_settings(), pool_size=3)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+def body(text: str, session_id: str) -> ExecuteRequest:
+    return ExecuteRequest.model_validate({"userInput": text, "sessionId": session_id})
+
+
+async def _admit(
+    sessions: async_sessionmaker[AsyncSession],
+    company_id: str,
+    assistant_id: str,
+    text: str,
+    sid: str,
+) -> Job:
+    async with sessions() as session, session.begin():
+        admission = await service.admit(
+            session, company_id, assistant_id, body(text, sid), kind="async"
+        )
+    return admission.job
+
+
+async def _race(
+    sessions: async_sessionmaker[AsyncSession],
+    company_id: str,
+    assistant_id: str,
+    sid: str,
+    end_head: Callable[[AsyncSession], Awaitable[tuple[str, str] | None]],
+) -> tuple[Job, tuple[str, str] | None]:
+    """Admit a second turn, and end the head job while that admission is still uncommitted."""
+    async with sessions() as admitting:
+        await admitting.begin()
+        second = (
+            await service.admit(
+                admitting, company_id, assistant_id, body("second", sid), kind="async"
+            )
+        ).job
+        assert second.blocked  # the head was still open when the turn was admitted
+
+        async def end() -> tuple[str, str] | None:
+            async with sessions() as session, session.begin():
+                return await end_head(session)
+
+        ending = asyncio.create_task(end())
+        await asyncio.sleep(0.3)  # the head's transaction gets as far as it can
+        await admitting.commit()
+    released = await asyncio.wait_for(ending, timeout=10)
+    async with sessions() as session, session.begin():
+        row = await session.get(Job, second.id)
+        assert row is not None
+        await session.refresh(row)
+        # No worker runs here: leave no waiting job behind for later tests' dispatcher rounds.
+        await service.cancel(session, company_id, second.id)
+    return row, released
+
+
+async def test_a_failing_head_releases_a_turn_admitted_while_it_ended(client, tenant, sessions):
+    assistant = await create_assistant(client, tenant)
+    sid = f"race-{uuid.uuid4().hex}"
+    head = await _admit(sessions, tenant.company_id, assistant["id"], "head", sid)
+    async with sessions() as session, session.begin():
+        claim = await lifecycle.claim(session, head.id, LEASE)
+    assert claim is not None
+
+    async def fail(session: AsyncSession) -> tuple[str, str] | None:
+        outcome = Outcome(status="failed", error_code="PROVIDER_ERROR", error_message="boom")
+        finished = await lifecycle.finish(session, head.id, claim.token, outcome)
+        assert finished is not None
+        return finished.released
+
+    second, released = await _race(sessions, tenant.company_id, assistant["id"], sid, fail)
+
+    assert released == (second.id, "async")
+    assert not second.blocked
+
+
+async def test_a_cancelled_head_releases_a_turn_admitted_while_it_was_cancelled(
+    client, tenant, sessions
+):
+    assistant = await create_assistant(client, tenant)
+    sid = f"race-{uuid.uuid4().hex}"
+    head = await _admit(sessions, tenant.company_id, assistant["id"], "head", sid)
+
+    async def cancel(session: AsyncSession) -> tuple[str, str] | None:
+        _, released = await service.cancel(session, tenant.company_id, head.id)
+        return released
+
+    second, released = await _race(sessions, tenant.company_id, assistant["id"], sid, cancel)
+
+    assert released == (second.id, "async")
+    assert not second.blocked
