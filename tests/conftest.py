@@ -44,6 +44,8 @@ os.environ.update(
     LIMIT_WINDOW_SECONDS="5",
     LIMIT_WINDOW_MARGIN_SECONDS="1.0",
     DISPATCH_INTERVAL_SECONDS="0.5",
+    WORKER_METRICS_PORT=str(free_port()),
+    WORKER_METRICS_ADDRESS="127.0.0.1",
 )
 
 import httpx  # noqa: E402

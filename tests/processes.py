@@ -30,12 +30,13 @@ class CeleryProcess:
 
     def start(self, timeout: float = 30) -> "CeleryProcess":
         log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop; the child keeps it open)
+        offset = len(self.log_text())  # a restart must see its own "ready", not the last run's
         self.proc = subprocess.Popen(
             [*CELERY, *self.args], cwd=REPO_ROOT, env=os.environ.copy(), stdout=log, stderr=log
         )
         self._log = log
         deadline = time.monotonic() + timeout
-        while self.ready_marker not in self.log_text():
+        while self.ready_marker not in self.log_text()[offset:]:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start:\n{self.log_text()[-3000:]}")
             time.sleep(0.1)

@@ -2,6 +2,7 @@ import math
 
 from shared.errors import AppError
 from shared.limits.schemas import Decision, Limits
+from shared.metrics import record_rate_limited
 
 
 class RateLimited(AppError):
@@ -23,6 +24,7 @@ def rate_headers(limits: Limits, decision: Decision) -> dict[str, str]:
 
 
 def refused(limits: Limits, decision: Decision) -> RateLimited:
+    record_rate_limited(decision.limit)
     headers = rate_headers(limits, decision)
     headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
     return RateLimited(
@@ -31,6 +33,7 @@ def refused(limits: Limits, decision: Decision) -> RateLimited:
 
 
 def queue_full(limits: Limits) -> RateLimited:
+    record_rate_limited("queued jobs")
     return RateLimited(
         f"Rate limit exceeded: queued jobs (at most {limits.max_queued} may wait at once)",
         {"Retry-After": "60", "X-RateLimit-Limit": str(limits.rpm)},

@@ -106,6 +106,8 @@ async def test_interactive_over_the_limit_is_refused_at_once_with_headers_and_no
     jobs = (await client.get("/api/jobs", headers=tenant.headers)).json()
     assert jobs["meta"]["total"] == 2
     assert emu.requests(contains="one too many") == []
+    metrics = (await client.get("/metrics")).text
+    assert 'assistants_rate_limited_total{limit="requests per minute"}' in metrics
 
 
 async def test_async_jobs_over_the_queue_cap_are_refused_saying_which_limit(client, emu):

@@ -4,6 +4,7 @@ No database connection is held while the provider works: the claim and the outco
 short transactions, and lease renewals are one-statement transactions of their own.
 """
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -67,31 +68,62 @@ async def _attempt(rt: Runtime, claim: Claim) -> Outcome:
     )
 
 
+async def _after(
+    rt: Runtime, claim: Claim, outcome: Outcome, released: tuple[str, str] | None
+) -> FollowUps:
+    """Once the outcome is committed: metrics, the limiter's settlement, wake-ups, follow-ups."""
+    job = claim.job
+    metrics.record_job_finished(job, outcome)
+    await rt.limiter.settle(job.company_id, job.id, outcome.input_tokens + outcome.output_tokens)
+    if job.kind != "batch":  # nobody waits on a batch item synchronously
+        await publish_job_done(rt.redis, rt.settings, job.id)
+    follow_ups = [released] if released else []
+    if job.kind != "interactive" and await claim_dispatch_trigger(rt.redis, rt.settings):
+        follow_ups.append(DISPATCH_REQUEST)  # a slot freed up: let the dispatcher use it
+    return follow_ups
+
+
+async def _attempt_in_context(rt: Runtime, claim: Claim) -> Outcome | None:
+    """The provider call with the job's log fields bound (each call runs in its own task)."""
+    structlog.contextvars.bind_contextvars(job_id=claim.job.id, request_id=claim.job.request_id)
+    try:
+        return await _attempt(rt, claim)
+    except ClaimLost:
+        return None
+
+
 async def execute_job(rt: Runtime, job_id: str) -> FollowUps:
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
-    # Log fields for this job, with the request id of the API call that created it. Callers run
-    # each job in an asyncio task of its own, so the fields do not leak between jobs.
-    structlog.contextvars.unbind_contextvars("request_id")
-    structlog.contextvars.bind_contextvars(job_id=job_id)
     async with unit_of_work(rt.sessionmaker) as session:
         claim = await lifecycle.claim(session, job_id, lease)
     if claim is None:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
         return []
-    structlog.contextvars.bind_contextvars(request_id=claim.job.request_id)
-    try:
-        outcome = await _attempt(rt, claim)
-    except ClaimLost:
+    outcome = await asyncio.create_task(_attempt_in_context(rt, claim))
+    if outcome is None:
         return []
     async with unit_of_work(rt.sessionmaker) as session:
         finished = await lifecycle.finish(session, job_id, claim.token, outcome)
     if finished is None:
         return []
-    metrics.record_job_finished(claim.job, outcome)
-    await rt.limiter.settle(
-        claim.job.company_id, job_id, outcome.input_tokens + outcome.output_tokens
-    )
-    await publish_job_done(rt.redis, rt.settings, job_id)
-    follow_ups = [finished.released] if finished.released else []
-    if claim.job.kind != "interactive" and await claim_dispatch_trigger(rt.redis, rt.settings):
-        follow_ups.append(DISPATCH_REQUEST)  # a slot freed up: let the dispatcher use it
+    return await _after(rt, claim, outcome, finished.released)
+
+
+async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
+    """Batch items: one claim and one outcome transaction for the whole chunk, calls in parallel.
+
+    This amortises the per-job database round trips the way chunks amortise Celery's per-task
+    cost; a failure of the outcome transaction leaves the chunk leased, and the reaper re-runs it.
+    """
+    lease = timedelta(seconds=rt.settings.job_lease_seconds)
+    async with unit_of_work(rt.sessionmaker) as session:
+        claims = await lifecycle.claim_many(session, job_ids, lease)
+    outcomes = await asyncio.gather(*(_attempt_in_context(rt, claim) for claim in claims))
+    done = [(claim, outcome) for claim, outcome in zip(claims, outcomes, strict=True) if outcome]
+    if not done:
+        return []
+    async with unit_of_work(rt.sessionmaker) as session:
+        written = await lifecycle.finish_many(session, done)
+    follow_ups: FollowUps = []
+    for claim, outcome, finished in written:
+        follow_ups += await _after(rt, claim, outcome, finished.released)
     return follow_ups

@@ -1,9 +1,11 @@
 """Celery tasks of the jobs domain. Arguments are job ids only; PostgreSQL holds everything else."""
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
 
 from shared.db import unit_of_work
 from shared.jobs.dispatch import dispatch_round
@@ -18,7 +20,7 @@ from shared.queueing import (
     send_jobs,
 )
 from workers.celery_app import app, settings
-from workers.jobs.pipeline import FollowUps, execute_job
+from workers.jobs.pipeline import FollowUps, execute_chunk, execute_job
 from workers.runtime import Runtime, runtime
 
 DISPATCH_BUDGET_SECONDS = 2.0
@@ -45,16 +47,19 @@ def execute_many(job_ids: list[str]) -> None:
     """Run a chunk of batch items concurrently on the process's event loop."""
     rt = runtime()
 
-    async def run_all() -> FollowUps:
-        results = await asyncio.gather(*(execute_job(rt, job_id) for job_id in job_ids))
-        return [follow_up for result in results for follow_up in result]
-
-    _send(rt.run(run_all()))
+    _send(rt.run(execute_chunk(rt, job_ids)))
 
 
 async def _dispatch(rt: Runtime) -> int:
     """Dispatch rounds for up to two seconds, by one dispatcher at a time across the fleet."""
-    lock = Lock(rt.redis, settings.key("dispatch", "lock"), timeout=30, blocking=False)
+    # The lock outlives a round by a little only: a worker killed while dispatching must not
+    # stall the fleet's dispatching for long (a second dispatcher would be safe, just wasteful).
+    lock = Lock(
+        rt.redis,
+        settings.key("dispatch", "lock"),
+        timeout=DISPATCH_BUDGET_SECONDS + 3,
+        blocking=False,
+    )
     if not await lock.acquire():
         return 0
     sent = 0
@@ -73,7 +78,8 @@ async def _dispatch(rt: Runtime) -> int:
             await asyncio.to_thread(send_chunks, app, settings, chunks)
             sent += len(result.granted)
     finally:
-        await lock.release()
+        with contextlib.suppress(LockError):  # it expired during a long round: nothing to free
+            await lock.release()
     return sent
 
 
