@@ -5,13 +5,10 @@ from typing import Any
 import anthropic
 
 from workers.providers.base import (
-    ProviderCallError,
     ProviderReply,
     ProviderRequest,
     Turn,
-    classify_status,
-    redact,
-    retry_after_seconds,
+    stainless_errors,
 )
 
 
@@ -59,26 +56,13 @@ class AnthropicProvider:
                 for tool in request.tools
             ]
         messages = [{"role": turn.role, "content": _content(turn)} for turn in request.turns]
-        try:
+        with stainless_errors(anthropic, "anthropic", self._key):
             message = await self._client.messages.create(
                 model=request.model,
                 max_tokens=request.max_tokens,
                 messages=messages,  # type: ignore[arg-type]
                 **kwargs,
             )
-        except anthropic.APITimeoutError as exc:
-            raise ProviderCallError(
-                "PROVIDER_TIMEOUT", "The provider did not answer in time", retryable=True
-            ) from exc
-        except anthropic.APIConnectionError as exc:
-            raise ProviderCallError(
-                "PROVIDER_UNAVAILABLE", "Could not reach the provider", retryable=True
-            ) from exc
-        except anthropic.APIStatusError as exc:
-            message_text = redact(f"anthropic: {exc.message}", [self._key])
-            raise classify_status(
-                exc.status_code, message_text, retry_after_seconds(exc.response.headers)
-            ) from exc
         text = "".join(block.text for block in message.content if block.type == "text")
         calls = [
             {"id": block.id, "name": block.name, "arguments": dict(block.input or {})}  # type: ignore[union-attr]

@@ -22,6 +22,8 @@ except ImportError:  # pragma: no cover - depends on the installed SDK
     _TIMEOUTS, _TRANSPORT = (httpx.TimeoutException,), (httpx.TransportError,)
 
 from workers.providers.base import (
+    TIMED_OUT,
+    UNREACHABLE,
     ProviderCallError,
     ProviderReply,
     ProviderRequest,
@@ -106,13 +108,9 @@ class GoogleProvider:
             headers = getattr(getattr(exc, "response", None), "headers", None)
             raise classify_status(exc.code or 500, message, retry_after_seconds(headers)) from exc
         except _TIMEOUTS as exc:
-            raise ProviderCallError(
-                "PROVIDER_TIMEOUT", "The provider did not answer in time", retryable=True
-            ) from exc
+            raise ProviderCallError("PROVIDER_TIMEOUT", TIMED_OUT, retryable=True) from exc
         except _TRANSPORT as exc:
-            raise ProviderCallError(
-                "PROVIDER_UNAVAILABLE", "Could not reach the provider", retryable=True
-            ) from exc
+            raise ProviderCallError("PROVIDER_UNAVAILABLE", UNREACHABLE, retryable=True) from exc
         text_parts: list[str] = []
         calls: list[dict[str, Any]] = []
         candidate = response.candidates[0] if response.candidates else None

@@ -6,13 +6,10 @@ from typing import Any
 import openai
 
 from workers.providers.base import (
-    ProviderCallError,
     ProviderReply,
     ProviderRequest,
     Turn,
-    classify_status,
-    redact,
-    retry_after_seconds,
+    stainless_errors,
 )
 
 
@@ -86,26 +83,13 @@ class OpenAIProvider:
                 }
                 for tool in request.tools
             ]
-        try:
+        with stainless_errors(openai, "openai", self._key):
             completion = await self._client.chat.completions.create(
                 model=request.model,
                 messages=_messages(request),  # type: ignore[arg-type]
                 max_completion_tokens=request.max_tokens,
                 **kwargs,
             )
-        except openai.APITimeoutError as exc:
-            raise ProviderCallError(
-                "PROVIDER_TIMEOUT", "The provider did not answer in time", retryable=True
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise ProviderCallError(
-                "PROVIDER_UNAVAILABLE", "Could not reach the provider", retryable=True
-            ) from exc
-        except openai.APIStatusError as exc:
-            message = redact(f"openai: {exc.message}", [self._key])
-            raise classify_status(
-                exc.status_code, message, retry_after_seconds(exc.response.headers)
-            ) from exc
         choice = completion.choices[0]
         calls = [
             {
