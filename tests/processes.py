@@ -98,3 +98,22 @@ def beat() -> CeleryProcess:
         ready_marker="beat: Starting",
         name="beat",
     )
+
+
+def wait_for_http(
+    url: str, process: subprocess.Popen[bytes], log: Path | None = None, timeout: float = 30
+) -> None:
+    """Until `url` answers 200; a process that exits or a timeout fails, quoting its log."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise RuntimeError(f"{url} did not come up:\n{tail}")
+        time.sleep(0.2)

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from emulator.testing import free_port
-from tests.processes import REPO_ROOT
+from tests.processes import REPO_ROOT, wait_for_http
 from tests.prometheus import sample
 
 
@@ -35,16 +34,7 @@ def two_process_api(database) -> Iterator[tuple[str, Path]]:  # type: ignore[no-
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_for_http(f"{url}/healthz", process, log_path)
         yield url, metrics_dir
     finally:
         process.terminate()

@@ -5,14 +5,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from emulator.testing import free_port
 from tests.factories import create_assistant
+from tests.processes import wait_for_http
 
 pytestmark = pytest.mark.usefixtures("worker")
 BIN = Path(sys.executable).parent
@@ -26,15 +25,7 @@ def api_url():  # type: ignore[no-untyped-def]
         env=os.environ.copy(),
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and server.poll() is None, "API server did not start"
-        time.sleep(0.1)
+    wait_for_http(f"{url}/healthz", server)
     yield url
     server.terminate()
     server.wait(10)

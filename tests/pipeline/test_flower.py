@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from emulator.testing import free_port
 from tests.factories import create_assistant
 from tests.pipeline.helpers import execute, unique
-from tests.processes import REPO_ROOT
+from tests.processes import REPO_ROOT, wait_for_http
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -45,16 +44,7 @@ def flower(worker) -> Iterator[str]:  # type: ignore[no-untyped-def]
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthcheck", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"flower did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_for_http(f"{url}/healthcheck", process, log_path)
         yield url
     finally:
         process.terminate()
