@@ -10,8 +10,6 @@ semantics: probes, resources, security, selectors, references, the KEDA triggers
 
 import contextlib
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -651,31 +649,3 @@ def test_migration_job() -> None:
     assert pod_spec(job)["restartPolicy"] in ("Never", "OnFailure")
     assert job["spec"]["backoffLimit"] >= 1
     assert job["spec"].get("activeDeadlineSeconds"), "a stuck migration must not hang a deploy"
-
-
-# --- the rendered kustomization (when a kubectl with kustomize is installed) ----------------------
-
-
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-def test_kustomize_build_renders_valid_objects() -> None:
-    """`kubectl kustomize` (local, no cluster) builds the set; every rendered object validates."""
-    result = subprocess.run(
-        ["kubectl", "kustomize", str(K8S_DIR)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    rendered = [d for d in yaml.safe_load_all(result.stdout) if d]
-    assert len(rendered) == len(DOCUMENTS)
-    kustomization = yaml.safe_load(KUSTOMIZATION.read_text())
-    (image,) = kustomization["images"]
-    for document in rendered:
-        if document["kind"] != "Namespace":
-            assert document["metadata"]["namespace"] == kustomization["namespace"]
-        if document["kind"] in WORKLOAD_KINDS:
-            for container in containers(document):
-                assert container["image"] == f"{image['newName']}:{image['newTag']}"
-        for version in K8S_VERSIONS:
-            validate_document(document, version)
