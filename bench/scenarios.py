@@ -233,37 +233,28 @@ def isolation(
     """Interactive p99 idle vs while a 50,000-item batch is queued and draining; worker RSS."""
     world.start("worker")
     idle, busy = [], []
-    for _ in range(plan.runs):
-        idle.append(
-            load.python(
-                world.api_url,
-                [execute_path(interactive)],
-                method="POST",
-                body=BODY,
-                headers=interactive.headers,
-                connections=1,
-                duration=120,
-                requests=plan.light_requests,
-            )
+
+    def light() -> Any:  # one connection of interactive execute calls
+        return load.python(
+            world.api_url,
+            [execute_path(interactive)],
+            method="POST",
+            body=BODY,
+            headers=interactive.headers,
+            connections=1,
+            duration=120,
+            requests=plan.light_requests,
         )
+
+    for _ in range(plan.runs):
+        idle.append(light())
     rss_start = rss_mb(world.procs["worker"].pid)
     since = world.db_now()
     _, batch_id = post_batch(world, batcher, plan.ingest_items)
     time.sleep(2)
     rss_running = rss_mb(world.procs["worker"].pid)
     for run in range(plan.runs):
-        busy.append(
-            load.python(
-                world.api_url,
-                [execute_path(interactive)],
-                method="POST",
-                body=BODY,
-                headers=interactive.headers,
-                connections=1,
-                duration=120,
-                requests=plan.light_requests,
-            )
-        )
+        busy.append(light())
         log(
             f"isolation run {run + 1}: idle p99 {idle[run]['p99']:.1f} ms, with batch p99 "
             f"{busy[run]['p99']:.1f} ms"
