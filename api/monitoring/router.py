@@ -24,6 +24,13 @@ class _Snapshot(Collector):
         return self.families
 
 
+def _per_queue(name: str, documentation: str, values: dict[str, float]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=["queue"])
+    for queue, value in values.items():
+        family.add_metric([queue], value)
+    return family
+
+
 async def _backlog(state: StateDep) -> list[Metric]:
     """The fleet-wide figures for this scrape; a figure that cannot be read is left out."""
     families: list[Metric] = []
@@ -32,24 +39,22 @@ async def _backlog(state: StateDep) -> list[Metric]:
     except Exception:  # Redis down: no depth series, which an `absent()` alert catches
         depths = None
     if depths is not None:
-        depth = GaugeMetricFamily(
-            "assistants_queue_depth",
-            "Messages waiting in each Celery queue's broker list (not yet taken by a worker).",
-            labels=["queue"],
+        families.append(
+            _per_queue(
+                "assistants_queue_depth",
+                "Messages waiting in each Celery queue's broker list (not yet taken by a worker).",
+                depths,
+            )
         )
-        for queue, length in depths.items():
-            depth.add_metric([queue], length)
-        families.append(depth)
     ages = await state.backlog.oldest_ages(state)
     if ages is not None:
-        oldest = GaugeMetricFamily(
-            "assistants_queue_oldest_job_age_seconds",
-            "How long the oldest queued job of each queue has waited (0 when none waits).",
-            labels=["queue"],
+        families.append(
+            _per_queue(
+                "assistants_queue_oldest_job_age_seconds",
+                "How long the oldest queued job of each queue has waited (0 when none waits).",
+                ages,
+            )
         )
-        for queue, seconds in ages.items():
-            oldest.add_metric([queue], seconds)
-        families.append(oldest)
     alive = await state.backlog.workers_alive(state)
     if alive is not None:
         families.append(

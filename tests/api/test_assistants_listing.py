@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.test_assistants_crud import LIST_ITEM_KEYS
 from tests.factories import Tenant, assert_error, create_assistant, set_last_accessed
 
 
@@ -81,18 +82,7 @@ async def test_list_items_have_exactly_the_spec_keys(client, tenant):
 
     data, _ = await listing(client, tenant)
 
-    assert set(data[0]) == {
-        "id",
-        "name",
-        "description",
-        "llmProvider",
-        "llmModel",
-        "maxTokens",
-        "language",
-        "teamIds",
-        "lastAccessedAt",
-        "createdAt",
-    }
+    assert set(data[0]) == LIST_ITEM_KEYS
 
 
 @pytest.mark.parametrize(
