@@ -14,6 +14,18 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LIMIT_WINDOW = 5.0
+PARTS = (
+    "baselines",
+    "noop",
+    "admission",
+    "batch",
+    "concurrency",
+    "light",
+    "ingest",
+    "isolation",
+    "limits",
+    "crud",
+)
 
 
 def configure_environment(run_id: str) -> None:
@@ -60,7 +72,12 @@ def parse() -> argparse.Namespace:
         help="multiply item counts and durations (a smoke test: 0.1)",
     )
     parser.add_argument("--no-wrk", action="store_true", help="use bench/loadgen.py, not wrk")
-    parser.add_argument("--skip", default="", help="comma-separated: limits,crud,isolation")
+    parser.add_argument("--skip", default="", help=f"comma-separated, of: {','.join(PARTS)}")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated parts to run (for iterating on one target; the report says so)",
+    )
     parser.add_argument("--output", default=str(REPO_ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     return parser.parse_args()
@@ -95,6 +112,14 @@ def main() -> int:
             setattr(plan, name, max(20, int(getattr(plan, name) * args.scale)))
         plan.duration = max(2.0, plan.duration * args.scale)
     skip = set(filter(None, args.skip.split(",")))
+    only = set(filter(None, args.only.split(",")))
+    unknown = (skip | only) - set(PARTS)
+    if unknown:
+        sys.exit(f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
+
+    def wanted(part: str) -> bool:
+        return part not in skip and (not only or part in only)
+
     load = Load(use_wrk=not args.no_wrk)
     world = World()
     started = time.monotonic()
@@ -104,33 +129,41 @@ def main() -> int:
         world.create_database()
         world.start("emulator")
         world.start("api")
-        world.start("baseline")
         world.start("beat")
         tenants = {name: world.add_tenant(name) for name in ("admit", "batch", "interactive")}
-        results["http_baselines"] = scenarios.http_baselines(world, load, plan)
-        world.stop("baseline")
-        results["noop"] = scenarios.noop_drain(world, plan)
-        results["admission"], results["async_drain"] = scenarios.admission_and_async_pipeline(
-            world, load, plan, tenants["admit"]
-        )
-        results["batch_drain"] = scenarios.batch_pipeline(world, plan, tenants["batch"])
-        results["concurrency"] = scenarios.concurrency(world, plan, tenants["batch"])
-        results["direct"], results["sync"] = scenarios.light_latency(
-            world, load, plan, tenants["interactive"]
-        )
-        results["ingest"] = scenarios.ingest(world, plan, tenants["batch"])
-        if "isolation" not in skip:
+        if wanted("baselines"):
+            world.start("baseline")
+            results["http_baselines"] = scenarios.http_baselines(world, load, plan)
+            world.stop("baseline")
+        if wanted("noop"):
+            results["noop"] = scenarios.noop_drain(world, plan)
+        if wanted("admission"):
+            results["admission"], results["async_drain"] = scenarios.admission_and_async_pipeline(
+                world, load, plan, tenants["admit"]
+            )
+        if wanted("batch"):
+            results["batch_drain"] = scenarios.batch_pipeline(world, plan, tenants["batch"])
+        if wanted("concurrency"):
+            world.start("worker")
+            results["concurrency"] = scenarios.concurrency(world, plan, tenants["batch"])
+        if wanted("light"):
+            world.start("worker")
+            results["direct"], results["sync"] = scenarios.light_latency(
+                world, load, plan, tenants["interactive"]
+            )
+        if wanted("ingest"):
+            results["ingest"] = scenarios.ingest(world, plan, tenants["batch"])
+        if wanted("isolation"):
             results["isolation"] = scenarios.isolation(
                 world, load, plan, tenants["interactive"], tenants["batch"]
             )
-        if "limits" not in skip:
+        if wanted("limits"):
             rpm = 50
             limited = world.add_tenant("limited", rpm=rpm)
-            if "worker" not in world.procs:
-                world.start("worker")
+            world.start("worker")
             results["limits"] = scenarios.limits(world, load, plan, limited, rpm, LIMIT_WINDOW)
             results["limits_rpm"] = rpm
-        if "crud" not in skip:
+        if wanted("crud"):
             world.stop("worker")
             crud_tenant = world.add_tenant("crud")
             results["crud"] = scenarios.crud(world, load, plan, crud_tenant, {})

@@ -92,6 +92,9 @@ class World:
 
     # -- processes ---------------------------------------------------------------------------
     def start(self, name: str) -> processes.Proc:
+        """Start a process of the system (a no-op when it already runs)."""
+        if name in self.procs:
+            return self.procs[name]
         env, logs = self.env, self.log_dir
         if name == "emulator":
             proc = processes.emulator(self.settings.emulator_port, env, logs)
