@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.state import AppState
-from shared.auth.service import Principal, authenticate
+from shared.auth.service import Principal, authenticate, hash_key
 from shared.errors import Unauthorized
 
 
@@ -33,8 +33,13 @@ async def get_principal(request: Request, state: StateDep) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized()
-    async with state.sessionmaker() as session:
-        principal = await authenticate(session, token.strip())
+    raw = token.strip()
+
+    async def lookup() -> Principal:
+        async with state.sessionmaker() as session:
+            return await authenticate(session, raw)
+
+    principal = await state.tenancy.get_or_load(f"key:{hash_key(raw)}", lookup)
     request.state.company_id = principal.company_id  # for the access log line
     structlog.contextvars.bind_contextvars(company_id=principal.company_id)
     return principal

@@ -23,6 +23,7 @@ from api.prompt_history.router import router as prompt_history_router
 from api.sessions.router import router as sessions_router
 from api.state import AppState
 from api.usage.router import router as usage_router
+from shared.auth.cache import EpochCache
 from shared.batches.schemas import BatchCreateDoc
 from shared.catalogue.service import catalogue
 from shared.config import Settings, get_settings
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             waiter=waiter,
             limiter=Limiter(redis, settings),
             backlog=Backlog(),
+            tenancy=EpochCache(redis, settings, "tenancy"),
         )
         try:
             yield

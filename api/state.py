@@ -1,6 +1,7 @@
 """Per-process resources of the API, created in the lifespan and reached through `app.state`."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from celery import Celery
 from redis.asyncio import Redis
@@ -8,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.jobs.waiter import JobWaiter
 from api.monitoring.backlog import Backlog
+from shared.auth.cache import EpochCache
 from shared.config import Settings
 from shared.limits.limiter import Limiter
 
@@ -22,3 +24,4 @@ class AppState:
     waiter: JobWaiter
     limiter: Limiter
     backlog: Backlog
+    tenancy: EpochCache[Any]  # principals by key digest, limits by company

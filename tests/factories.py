@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth.cache import announce_tenancy_change
 from shared.auth.service import issue_key, revoke_key
 from shared.companies.service import create_company
 from shared.config import get_settings
@@ -88,6 +89,7 @@ async def revoke(key_id: str) -> None:
         await revoke_key(session, key_id)
 
     await in_transaction(work)
+    await announce_tenancy_change(get_settings())
 
 
 async def set_last_accessed(assistant_id: str, when: datetime | None) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth.cache import announce_tenancy_change
 from shared.auth.service import issue_key, list_keys, revoke_key
 from shared.companies.service import create_company, get_company
 from shared.config import get_settings
@@ -29,14 +30,20 @@ app.add_typer(key_app, name="key")
 T = TypeVar("T")
 
 
-def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def _run(work: Callable[[AsyncSession], Awaitable[T]], *, tenancy_change: bool = False) -> T:
+    """Run `work` in one transaction; a tenancy change is announced to the API after the commit."""
+
     async def main() -> T:
-        engine = create_engine(get_settings(), pool_size=1)
+        settings = get_settings()
+        engine = create_engine(settings, pool_size=1)
         try:
             async with create_sessionmaker(engine)() as session, session.begin():
-                return await work(session)
+                result = await work(session)
         finally:
             await engine.dispose()
+        if tenancy_change:
+            await announce_tenancy_change(settings)
+        return result
 
     try:
         return asyncio.run(main())
@@ -129,7 +136,7 @@ def key_revoke(key_id: KeyId) -> None:
         key = await revoke_key(session, key_id)
         return {"keyId": key.id, "revokedAt": iso_utc(key.revoked_at) if key.revoked_at else None}
 
-    _print(_run(work))
+    _print(_run(work, tenancy_change=True))
 
 
 @company_app.command("limits")
@@ -159,4 +166,4 @@ def company_limits(
             "maxQueued": limits.max_queued,
         }
 
-    _print(_run(work))
+    _print(_run(work, tenancy_change=True))

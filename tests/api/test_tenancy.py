@@ -158,6 +158,18 @@ async def test_revoking_one_key_leaves_the_others_working(client, tenant):
     assert (await client.get("/api/assistants", headers=tenant.headers)).status_code == 200
 
 
+async def test_a_key_revoked_after_use_is_refused_on_the_next_request(client, tenant):
+    """Authentication is cached per process; the revocation's epoch bump must empty that cache."""
+    key_id, second = await add_key(tenant)
+    for _ in range(2):  # the second request is served from the cache
+        assert (await client.get("/api/assistants", headers=second.headers)).status_code == 200
+
+    await revoke(key_id)
+
+    assert_error(await client.get("/api/assistants", headers=second.headers), 401, "UNAUTHORIZED")
+    assert (await client.get("/api/assistants", headers=tenant.headers)).status_code == 200
+
+
 # --- isolation ----------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from shared.auth.cache import announce_tenancy_change
 from shared.companies.limits import set_limits
 from shared.config import get_settings
 from shared.db import create_engine, create_sessionmaker
@@ -15,6 +16,7 @@ async def limit_company(company_id: str, **limits: int | None) -> None:
             await set_limits(session, company_id, **values)
     finally:
         await engine.dispose()
+    await announce_tenancy_change(get_settings())
 
 
 def most_in_any_window(
