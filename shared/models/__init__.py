@@ -2,6 +2,7 @@
 
 from shared.models.api_key import ApiKey
 from shared.models.assistant import Assistant
+from shared.models.assistant_count import AssistantCount
 from shared.models.batch import Batch
 from shared.models.company import Company
 from shared.models.job import Job
@@ -12,6 +13,7 @@ from shared.models.usage_record import UsageRecord
 __all__ = [
     "ApiKey",
     "Assistant",
+    "AssistantCount",
     "Batch",
     "Company",
     "Job",
