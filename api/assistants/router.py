@@ -2,8 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from api.assistants.dependencies import ReadEngine
 from api.dependencies import CurrentPrincipal, SessionDep
 from api.errors import error_responses
 from shared.assistants import service
@@ -12,7 +13,6 @@ from shared.assistants.schemas import (
     Assistant,
     AssistantCreate,
     AssistantList,
-    AssistantListItem,
     AssistantUpdate,
     Deleted,
     SortBy,
@@ -20,7 +20,6 @@ from shared.assistants.schemas import (
     TeamId,
 )
 from shared.errors import Unauthorized
-from shared.schemas import PageMeta
 
 router = APIRouter(prefix="/api/assistants", tags=["assistants"])
 
@@ -33,38 +32,36 @@ _UPDATE = error_responses(Unauthorized, AssistantNotFound, InvalidProvider, Inva
 @router.get("", response_model=AssistantList, responses=_AUTH)
 async def list_assistants(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    engine: ReadEngine,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     team_id: Annotated[TeamId | None, Query(alias="teamId")] = None,
     sort_by: Annotated[SortBy, Query(alias="sortBy")] = SortBy.created_at,
     order: Annotated[SortOrder | None, Query()] = None,
-) -> AssistantList:
+) -> Response:
     """All assistants of the caller's company, newest first unless `sortBy`/`order` say otherwise.
 
     `sortBy=lastUsed` orders by `lastAccessedAt` with never-used assistants last.
     """
-    rows, total = await service.list_page(
-        session,
+    body = await service.list_body(
+        engine,
         principal.company_id,
         team_id=team_id,
         sort_by=sort_by,
         order=order,
-        offset=(page - 1) * limit,
+        page=page,
         limit=limit,
     )
-    return AssistantList(
-        data=[AssistantListItem.model_validate(row) for row in rows],
-        meta=PageMeta(page=page, limit=limit, total=total),
-    )
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{assistant_id}", response_model=Assistant, responses=_FOUND)
 async def get_assistant(
-    assistant_id: str, principal: CurrentPrincipal, session: SessionDep
-) -> Assistant:
+    assistant_id: str, principal: CurrentPrincipal, engine: ReadEngine
+) -> Response:
     """One assistant with its prompt, voice and owning company."""
-    return Assistant.model_validate(await service.get(session, principal.company_id, assistant_id))
+    body = await service.get_body(engine, principal.company_id, assistant_id)
+    return Response(body, media_type="application/json")
 
 
 @router.post("", response_model=Assistant, status_code=201, responses=_MODEL)

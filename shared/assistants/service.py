@@ -2,15 +2,16 @@
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from shared.assistants import repository
+from shared.assistants import bodies, repository
 from shared.assistants.errors import AssistantNotFound, InvalidModel, InvalidProvider
 from shared.assistants.schemas import AssistantCreate, AssistantUpdate, SortBy, SortOrder
 from shared.catalogue.schemas import PROVIDERS
 from shared.catalogue.service import find_model
 from shared.db import utcnow
 from shared.errors import ValidationFailed
+from shared.ids import is_id
 from shared.models import Assistant
 from shared.prompt_history.repository import add_version
 
@@ -40,27 +41,37 @@ async def get(session: AsyncSession, company_id: str, assistant_id: str) -> Assi
     return assistant
 
 
-async def list_page(
-    session: AsyncSession,
+async def get_body(engine: AsyncEngine, company_id: str, assistant_id: str) -> str:
+    """The assistant as the spec's JSON (see `bodies`)."""
+    body = await bodies.get(engine, company_id, assistant_id) if is_id(assistant_id) else None
+    if body is None:  # a malformed id cannot exist (and PostgreSQL rejects some strings)
+        raise AssistantNotFound()
+    return body
+
+
+async def list_body(
+    engine: AsyncEngine,
     company_id: str,
     *,
     team_id: str | None,
     sort_by: SortBy,
     order: SortOrder | None,
-    offset: int,
+    page: int,
     limit: int,
-) -> tuple[list[Assistant], int]:
+) -> str:
+    """One page of the listing as the spec's JSON, with the exact total of live assistants."""
     if order is None:  # newest and most recently used first; names A to Z
         order = SortOrder.asc if sort_by is SortBy.name else SortOrder.desc
-    return await repository.list_page(
-        session,
+    total, data = await bodies.list_page(
+        engine,
         company_id,
         team_id=team_id,
         sort_by=sort_by,
         order=order,
-        offset=offset,
+        offset=(page - 1) * limit,
         limit=limit,
     )
+    return f'{{"data":{data},"meta":{{"page":{page},"limit":{limit},"total":{total}}}}}'
 
 
 async def create(
