@@ -13,10 +13,11 @@ from contextlib import asynccontextmanager
 from functools import cache
 from weakref import WeakKeyDictionary
 
-from asyncpg import Connection
+from asyncpg import Connection, Record
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
+from shared.assistants import page_index
 from shared.assistants.schemas import SortBy, SortOrder
 
 # The spec's timestamp format (`shared.schemas.iso_utc`): UTC, milliseconds (truncated), `Z`.
@@ -161,10 +162,26 @@ async def _checkout(engine: AsyncEngine) -> AsyncIterator[Connection]:
         await greenlet_spawn(pooled.close)
 
 
+async def fetchrow(engine: AsyncEngine, sql: str, *args: object) -> Record | None:
+    async with _borrowed(engine) as connection:
+        return await connection.fetchrow(sql, *args)
+
+
 async def get(engine: AsyncEngine, company_id: str, assistant_id: str) -> str | None:
     """The assistant's JSON, or None when the company has no such live assistant."""
     async with _borrowed(engine) as connection:
         return await connection.fetchval(GET_SQL, assistant_id, company_id)
+
+
+@cache
+def by_ids_sql(sort_by: SortBy, order: SortOrder) -> str:
+    """A page whose ids are known, with the total and the order's fingerprint (one snapshot)."""
+    return f"""SELECT {page_index.fingerprint_sql(sort_by)} AS fingerprint,
+       coalesce((SELECT live FROM assistant_counts WHERE company_id = $1), 0) AS total,
+       coalesce(json_agg({_object(_LIST_ITEM)} ORDER BY {order_by(sort_by, order, alias="a.")}),
+                '[]')::text AS data
+FROM assistants AS a
+WHERE a.id = ANY($2::varchar[]) AND a.company_id = $1 AND a.deleted_at IS NULL"""
 
 
 async def list_page(
@@ -177,12 +194,26 @@ async def list_page(
     offset: int,
     limit: int,
 ) -> tuple[int, str]:
-    """(exact total, JSON array of the page's list items)."""
+    """(exact total, JSON array of the page's list items).
+
+    A deep page of the whole company comes from the process's copy of the order when that copy
+    is current (`page_index`); otherwise from the index, and a deep one asks for the copy.
+    """
+    orders = page_index.orders
+    if team_id is None:
+        cached = orders.get(company_id, sort_by)
+        if cached is not None and page_index.is_deep(offset, limit, len(cached)):
+            ids = cached.ids(order, offset, limit)
+            row = await fetchrow(engine, by_ids_sql(sort_by, order), company_id, ids)
+            assert row is not None  # an aggregate always answers one row
+            if row["fingerprint"] == cached.fingerprint and row["total"] == len(cached):
+                return row["total"], row["data"]
+            orders.forget(company_id, sort_by)  # something changed since it was loaded
     args: list[object] = [company_id, offset, limit]
     if team_id is not None:
         args.append(team_id)
-    sql = list_sql(sort_by, order, by_team=team_id is not None)
-    async with _borrowed(engine) as connection:
-        row = await connection.fetchrow(sql, *args)
-    assert row is not None  # an aggregate always answers one row
+    row = await fetchrow(engine, list_sql(sort_by, order, by_team=team_id is not None), *args)
+    assert row is not None
+    if team_id is None and page_index.is_deep(offset, limit, row["total"]):
+        orders.load_soon(engine, company_id, sort_by, fetchrow)
     return row["total"], row["data"]

@@ -2,7 +2,7 @@
 
 from shared.models.api_key import ApiKey
 from shared.models.assistant import Assistant
-from shared.models.assistant_count import AssistantCount
+from shared.models.assistant_count import AssistantCount, AssistantTouches
 from shared.models.batch import Batch
 from shared.models.company import Company
 from shared.models.job import Job
@@ -14,6 +14,7 @@ __all__ = [
     "ApiKey",
     "Assistant",
     "AssistantCount",
+    "AssistantTouches",
     "Batch",
     "Company",
     "Job",

@@ -1,15 +1,16 @@
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base
 
 
 class AssistantCount(Base):
-    """How many live (not deleted) assistants a company has: the list endpoint's exact total.
+    """Per company: how many live (not deleted) assistants, and how often that set changed.
 
-    Written only by triggers on `assistants` (migration 0006), in the transaction that creates,
-    deletes or soft-deletes the rows, so it is exact in every snapshot, bulk SQL included. A
-    company without a row has none.
+    Written only by triggers on `assistants` (migration 0006), in the transaction that changes
+    the rows, so it is exact in every snapshot, bulk SQL included. `live` is the list endpoint's
+    total; `changes` grows with every create, delete, rename or other change of the name/creation
+    order. A company without a row has no assistants.
     """
 
     __tablename__ = "assistant_counts"
@@ -18,3 +19,21 @@ class AssistantCount(Base):
         String(24), ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
     )
     live: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    changes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class AssistantTouches(Base):
+    """How often `last_accessed_at` changed, per company in 64 shards (by assistant).
+
+    Kept by a trigger; spread over shards so that executions of different assistants do not
+    queue on one row. The sum over a company's shards tells whether a cached lastUsed order is
+    still exact.
+    """
+
+    __tablename__ = "assistant_touches"
+
+    company_id: Mapped[str] = mapped_column(
+        String(24), ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    touches: Mapped[int] = mapped_column(BigInteger, server_default="0")

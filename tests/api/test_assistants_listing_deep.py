@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from shared.assistants import bodies, page_index
 from shared.assistants.schemas import Assistant as AssistantOut
 from shared.assistants.schemas import AssistantListItem
 from tests.api.test_assistants_listing import listing
@@ -247,3 +248,81 @@ async def test_bodies_equal_the_documented_schemas_field_by_field(client, tenant
     assert got.json() == AssistantOut.model_validate(row).model_dump(mode="json", by_alias=True)
     assert data == [AssistantListItem.model_validate(row).model_dump(mode="json", by_alias=True)]
     assert got.json()["lastAccessedAt"] == "2025-01-15T10:30:00.123Z"
+
+
+# --- deep pages from the process's copy of the order ---------------------------------------------
+
+
+@pytest.fixture
+def from_memory(monkeypatch):  # type: ignore[no-untyped-def]
+    """Every page counts as deep, orders load at once, and pages served from memory are counted."""
+    monkeypatch.setattr(page_index, "DEEP", 0)
+    monkeypatch.setattr(page_index, "RELOAD_SECONDS", 0.0)
+    served: list[str] = []
+    by_ids_sql = bodies.by_ids_sql
+
+    def counting(sort_by: Any, order: Any) -> str:
+        served.append(f"{sort_by}/{order}")
+        return by_ids_sql(sort_by, order)
+
+    monkeypatch.setattr(bodies, "by_ids_sql", counting)
+    return served
+
+
+async def load_orders(client, tenant: Tenant) -> None:  # type: ignore[no-untyped-def]
+    for sort_by in ("createdAt", "name", "lastUsed"):
+        await listing(client, tenant, page=2, limit=1, sortBy=sort_by)
+    await page_index.orders.settle()
+
+
+@pytest.mark.parametrize(("sort_by", "order"), SORTS)
+async def test_pages_from_memory_equal_the_unpaged_order(
+    client, mixed, from_memory, sort_by, order
+):
+    await load_orders(client, mixed)
+    expected = await oracle(mixed, sort_by, order)
+    from_memory.clear()
+
+    ids, totals = await all_pages(client, mixed, 3, sortBy=sort_by, order=order)
+
+    assert ids == expected
+    assert totals == {11}
+    assert len(from_memory) >= 3, "the pages did not come from memory"
+
+
+@pytest.mark.parametrize(
+    ("change", "stale"),
+    [
+        ("create", {"createdAt", "name", "lastUsed"}),
+        ("delete", {"createdAt", "name", "lastUsed"}),
+        ("rename", {"name", "createdAt", "lastUsed"}),
+        ("use", {"lastUsed"}),
+    ],
+)
+async def test_a_change_makes_memory_give_way_to_the_index_until_reloaded(
+    client, mixed, from_memory, change, stale
+):
+    await load_orders(client, mixed)
+    some = (await oracle(mixed, "createdAt", "asc"))[4]
+    if change == "create":
+        await create_assistant(client, mixed, name="newcomer")
+    elif change == "delete":
+        await client.delete(f"/api/assistants/{some}", headers=mixed.headers)
+    elif change == "rename":
+        await client.put(f"/api/assistants/{some}", json={"name": "zz"}, headers=mixed.headers)
+    else:
+        await set_last_accessed(some, datetime.now(UTC) + timedelta(days=1))
+
+    for sort_by, order in SORTS:
+        from_memory.clear()
+        ids, _ = await all_pages(client, mixed, 4, sortBy=sort_by, order=order)
+        assert ids == await oracle(mixed, sort_by, order), (sort_by, order)
+        if sort_by not in stale:
+            assert from_memory, f"{sort_by} was dropped although its order did not change"
+    await page_index.orders.settle()
+    from_memory.clear()
+
+    ids, _ = await all_pages(client, mixed, 4, sortBy="lastUsed", order="desc")
+
+    assert ids == await oracle(mixed, "lastUsed", "desc")
+    assert from_memory, "the order was not reloaded"

@@ -1,9 +1,13 @@
-"""assistant_counts: an exact per-company count of live assistants, kept by triggers
+"""assistant_counts, assistant_touches: exact per-company counters kept by triggers
 
 `GET /api/assistants` reports the exact total on every page; counting 100,000 rows per call cost
-tens of milliseconds. The triggers keep the count in the transaction that changes the rows
-(statement-level for INSERT and DELETE, so bulk loads cost one update per company; row-level
-for the soft delete), and the table is backfilled under a lock that holds writers off meanwhile.
+tens of milliseconds. `assistant_counts.live` is that total; `changes` grows whenever the set of
+live assistants or their name/creation order changes, and `assistant_touches` (64 rows per
+company, so that executions of different assistants do not queue on one row) grows whenever a
+`last_accessed_at` changes: together they tell a reader whether a cached order is still exact.
+The triggers run in the transaction that changes the rows (statement-level for INSERT and
+DELETE, so bulk loads cost one update per company), and the counts are backfilled under a lock
+that holds writers off meanwhile.
 
 Revision ID: 0006
 Revises: 0005
@@ -24,17 +28,17 @@ FUNCTIONS = [
     """
 CREATE FUNCTION assistant_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO assistant_counts AS c (company_id, live)
-    SELECT company_id, count(*) FROM inserted WHERE deleted_at IS NULL
+    INSERT INTO assistant_counts AS c (company_id, live, changes)
+    SELECT company_id, count(*) FILTER (WHERE deleted_at IS NULL), 1 FROM inserted
     GROUP BY company_id ORDER BY company_id
-    ON CONFLICT (company_id) DO UPDATE SET live = c.live + EXCLUDED.live;
+    ON CONFLICT (company_id) DO UPDATE SET live = c.live + EXCLUDED.live, changes = c.changes + 1;
     RETURN NULL;
 END $$""",
     """
 CREATE FUNCTION assistant_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE assistant_counts AS c SET live = c.live - d.n
-    FROM (SELECT company_id, count(*) AS n FROM deleted WHERE deleted_at IS NULL
+    UPDATE assistant_counts AS c SET live = c.live - d.n, changes = c.changes + 1
+    FROM (SELECT company_id, count(*) FILTER (WHERE deleted_at IS NULL) AS n FROM deleted
           GROUP BY company_id ORDER BY company_id) AS d
     WHERE c.company_id = d.company_id;
     RETURN NULL;
@@ -42,19 +46,27 @@ END $$""",
     """
 CREATE FUNCTION assistant_counts_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF OLD.deleted_at IS NULL THEN
-        UPDATE assistant_counts SET live = live - 1 WHERE company_id = OLD.company_id;
-    END IF;
-    IF NEW.deleted_at IS NULL THEN
-        INSERT INTO assistant_counts AS c (company_id, live) VALUES (NEW.company_id, 1)
-        ON CONFLICT (company_id) DO UPDATE SET live = c.live + 1;
-    END IF;
+    INSERT INTO assistant_counts AS c (company_id, live, changes)
+    VALUES (OLD.company_id, -(OLD.deleted_at IS NULL)::int, 1)
+    ON CONFLICT (company_id) DO UPDATE SET live = c.live + EXCLUDED.live, changes = c.changes + 1;
+    INSERT INTO assistant_counts AS c (company_id, live, changes)
+    VALUES (NEW.company_id, (NEW.deleted_at IS NULL)::int, 1)
+    ON CONFLICT (company_id) DO UPDATE SET live = c.live + EXCLUDED.live, changes = c.changes + 1;
+    RETURN NULL;
+END $$""",
+    """
+CREATE FUNCTION assistant_touches_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO assistant_touches AS t (company_id, shard, touches)
+    VALUES (NEW.company_id, hashtext(NEW.id) & 63, 1)
+    ON CONFLICT (company_id, shard) DO UPDATE SET touches = t.touches + 1;
     RETURN NULL;
 END $$""",
     """
 CREATE FUNCTION assistant_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM assistant_counts;
+    -- `changes` only ever grows, so no cached order can look current again.
+    UPDATE assistant_counts SET live = 0, changes = changes + 1;
     RETURN NULL;
 END $$""",
 ]
@@ -68,12 +80,21 @@ CREATE TRIGGER assistant_counts_insert AFTER INSERT ON assistants
 CREATE TRIGGER assistant_counts_delete AFTER DELETE ON assistants
     REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT
     EXECUTE FUNCTION assistant_counts_deleted()""",
-    # Only a change of deleted_at or company_id fires it: lastAccessedAt touches cost nothing.
+    # Fires only when a column that decides membership or the name/creation order changes.
     """
-CREATE TRIGGER assistant_counts_update AFTER UPDATE OF deleted_at, company_id ON assistants
+CREATE TRIGGER assistant_counts_update
+    AFTER UPDATE OF deleted_at, company_id, id, name, created_at ON assistants
     FOR EACH ROW WHEN (OLD.deleted_at IS DISTINCT FROM NEW.deleted_at
-                       OR OLD.company_id IS DISTINCT FROM NEW.company_id)
+                       OR OLD.company_id IS DISTINCT FROM NEW.company_id
+                       OR OLD.id IS DISTINCT FROM NEW.id
+                       OR OLD.name IS DISTINCT FROM NEW.name
+                       OR OLD.created_at IS DISTINCT FROM NEW.created_at)
     EXECUTE FUNCTION assistant_counts_updated()""",
+    # An execution's touch: one row of 64 per company, chosen by the assistant.
+    """
+CREATE TRIGGER assistant_touches_update AFTER UPDATE OF last_accessed_at ON assistants
+    FOR EACH ROW WHEN (OLD.last_accessed_at IS DISTINCT FROM NEW.last_accessed_at)
+    EXECUTE FUNCTION assistant_touches_counted()""",
     """
 CREATE TRIGGER assistant_counts_truncate AFTER TRUNCATE ON assistants
     FOR EACH STATEMENT EXECUTE FUNCTION assistant_counts_truncated()""",
@@ -85,6 +106,7 @@ def upgrade() -> None:
         "assistant_counts",
         sa.Column("company_id", sa.String(length=24), nullable=False),
         sa.Column("live", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("changes", sa.BigInteger(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(
             ["company_id"],
             ["companies.id"],
@@ -92,6 +114,19 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("company_id", name=op.f("pk_assistant_counts")),
+    )
+    op.create_table(
+        "assistant_touches",
+        sa.Column("company_id", sa.String(length=24), nullable=False),
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
+        sa.Column("touches", sa.BigInteger(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["company_id"],
+            ["companies.id"],
+            name=op.f("fk_assistant_touches_company_id_companies"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("company_id", "shard", name=op.f("pk_assistant_touches")),
     )
     # Writers wait from here to the commit, so no row is counted twice or missed.
     op.execute("LOCK TABLE assistants IN SHARE ROW EXCLUSIVE MODE")
@@ -106,6 +141,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in ("insert", "delete", "update", "truncate"):
         op.execute(f"DROP TRIGGER assistant_counts_{name} ON assistants")
+    op.execute("DROP TRIGGER assistant_touches_update ON assistants")
     for name in ("inserted", "deleted", "updated", "truncated"):
         op.execute(f"DROP FUNCTION assistant_counts_{name}()")
+    op.execute("DROP FUNCTION assistant_touches_counted()")
+    op.drop_table("assistant_touches")
     op.drop_table("assistant_counts")
