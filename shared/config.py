@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     reaper_interval_seconds: float = 15.0
     queued_job_requeue_seconds: float = 120.0
     worker_concurrency: int = 200
+    # The worker's database pool (and as many again in overflow): transactions are short, one
+    # claim and one outcome per chunk, so this does not grow with the worker's threads.
+    worker_database_pool_size: int = 10
     broker_visibility_timeout_seconds: int = 300
     idempotency_ttl_hours: int = 24
 

@@ -19,8 +19,8 @@ REAP_TASK = "jobs.reap"
 
 class Queue(StrEnum):
     interactive = "interactive"  # synchronous execute: someone is waiting
-    default = "default"  # asynchronous execute
-    batch = "batch"  # batch items
+    default = "default"  # asynchronous execute (chunks of jobs)
+    batch = "batch"  # batch items (chunks of items)
     maintenance = "maintenance"  # recovery sweeps
 
 
@@ -99,16 +99,17 @@ def send_jobs(app: Celery, settings: Settings, jobs: list[tuple[str, str]]) -> N
             )
 
 
-def send_chunks(app: Celery, settings: Settings, chunks: list[list[str]]) -> None:
-    """Batch items travel several to a task: Celery's per-task cost must not limit batches."""
+def send_chunks(app: Celery, settings: Settings, chunks: list[tuple[str, list[str]]]) -> None:
+    """Asynchronous jobs and batch items travel several to a task, (kind, job ids), each kind on
+    its own queue: Celery's per-task cost must not limit their rate."""
     if not chunks:
         return
     with app.producer_or_acquire() as producer:
-        for chunk in chunks:
+        for kind, job_ids in chunks:
             app.send_task(
                 EXECUTE_MANY_TASK,
-                args=[chunk],
-                queue=queue_name(settings, Queue.batch),
+                args=[job_ids],
+                queue=queue_name(settings, KIND_QUEUE.get(kind, Queue.default)),
                 producer=producer,
             )
 

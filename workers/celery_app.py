@@ -42,6 +42,12 @@ def _clear_task_log_context(**_: object) -> None:
     structlog.contextvars.clear_contextvars()
 
 
+@signals.worker_shutting_down.connect
+def _stop_loops(**_: object) -> None:
+    if runtime_module._runtime is not None:
+        runtime_module._runtime.stopping = True
+
+
 @signals.worker_shutdown.connect
 def _close_runtime(**_: object) -> None:
     if runtime_module._runtime is not None:

@@ -30,10 +30,10 @@ class Runtime:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="worker-io", daemon=True)
         self._thread.start()
-        # Short transactions only (claim, outcome), so a fraction of the in-flight calls suffices.
-        self.engine = create_engine(
-            settings, pool_size=max(5, min(settings.worker_concurrency // 5, 40))
-        )
+        # Short transactions only, one claim and one outcome per chunk: a few connections serve
+        # hundreds of in-flight calls (sized on its own, not from the thread count).
+        self.engine = create_engine(settings, pool_size=settings.worker_database_pool_size)
+        self.stopping = False  # set at warm shutdown: long-running loops (the dispatcher) end
         self.sessionmaker = create_sessionmaker(self.engine)
         self.redis = Redis.from_url(settings.redis_url)
         self.limiter = Limiter(self.redis, settings)

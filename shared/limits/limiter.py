@@ -2,11 +2,13 @@
 
 Why sliding-window logs rather than GCRA or a token bucket: the promise is that *no* minute
 window ever holds more than the company's requests or tokens; a bucket allows a burst of its
-capacity on top of its refill inside one window. The log's cost is O(jobs in the window), which
-the RPM limit itself bounds. One script call decides all three limits at once, so any number
-of API and worker processes on any number of machines share one exact view.
+capacity on top of its refill inside one window. The log's cost is O(jobs in the window) in
+memory, which the RPM limit itself bounds; a call costs O(jobs leaving the window), since the
+token log keeps its running sum. One script call decides all three limits at once, so any
+number of API and worker processes on any number of machines share one exact view.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -31,26 +33,23 @@ class Limiter:
         base = self._settings.key("limits", "{" + company_id + "}")
         return [f"{base}:requests", f"{base}:tokens", f"{base}:amounts", f"{base}:running"]
 
-    async def acquire(
-        self, company_id: str, limits: Limits, job_id: str, tokens: int, *, dry_run: bool = False
-    ) -> Decision:
-        """Admit the job under all three limits (or, with dry_run, only report the state)."""
-        raw = await self._acquire(
-            keys=self._keys(company_id),
-            args=[
-                self.window_ms,
-                limits.rpm,
-                limits.tpm,
-                limits.concurrency,
-                job_id,
-                max(0, tokens),
-                self.lease_ms,
-                1 if dry_run else 0,
-            ],
-        )
-        allowed, wait_ms, which, requests, used, running, reset_ms = raw
-        return Decision(
-            allowed=bool(allowed),
+    async def _call(
+        self, company_id: str, limits: Limits, jobs: Sequence[tuple[str, int]], dry_run: bool
+    ) -> tuple[int, Decision]:
+        args: list[str | int] = [
+            self.window_ms,
+            limits.rpm,
+            limits.tpm,
+            limits.concurrency,
+            self.lease_ms,
+            1 if dry_run else 0,
+        ]
+        for job_id, tokens in jobs:
+            args += [job_id, max(0, tokens)]
+        raw = await self._acquire(keys=self._keys(company_id), args=args)
+        admitted, wait_ms, which, requests, used, running, reset_ms = raw
+        decision = Decision(
+            allowed=int(admitted) >= len(jobs),
             retry_after=int(wait_ms) / 1000,
             limit=which.decode() if isinstance(which, bytes) else str(which),
             requests=int(requests),
@@ -58,8 +57,35 @@ class Limiter:
             running=int(running),
             reset=int(reset_ms) / 1000,
         )
+        return int(admitted), decision
+
+    async def acquire(
+        self, company_id: str, limits: Limits, job_id: str, tokens: int, *, dry_run: bool = False
+    ) -> Decision:
+        """Admit the job under all three limits (or, with dry_run, only report the state)."""
+        _, decision = await self._call(company_id, limits, [(job_id, tokens)], dry_run)
+        return decision
+
+    async def acquire_many(
+        self, company_id: str, limits: Limits, jobs: Sequence[tuple[str, int]]
+    ) -> int:
+        """Admit (job id, tokens) in order up to the first a limit refuses, in one atomic call;
+        returns how many were admitted (a prefix of `jobs`)."""
+        if not jobs:
+            return 0
+        admitted, _ = await self._call(company_id, limits, jobs, False)
+        return admitted
 
     async def settle(self, company_id: str, job_id: str, tokens: int) -> None:
         """The call is over: book its real tokens and free its concurrency slot."""
+        await self.settle_many(company_id, [(job_id, tokens)])
+
+    async def settle_many(self, company_id: str, jobs: Sequence[tuple[str, int]]) -> None:
+        """Settle several of a company's jobs in one call: (job id, real tokens)."""
+        if not jobs:
+            return
         keys = self._keys(company_id)
-        await self._settle(keys=[keys[2], keys[3]], args=[job_id, max(0, tokens)])
+        args: list[str | int] = []
+        for job_id, tokens in jobs:
+            args += [job_id, max(0, tokens)]
+        await self._settle(keys=[keys[2], keys[3]], args=args)

@@ -5,6 +5,7 @@ short transactions, and lease renewals are one-statement transactions of their o
 """
 
 import asyncio
+from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -12,9 +13,9 @@ import structlog
 
 from shared.db import unit_of_work
 from shared.jobs import lifecycle
-from shared.jobs.dispatch import claim_dispatch_trigger
-from shared.jobs.lifecycle import Claim, Outcome
-from shared.notifications import publish_job_done
+from shared.jobs.dispatch import wake_dispatcher
+from shared.jobs.lifecycle import Claim, Finished, Outcome
+from shared.notifications import publish_jobs_done
 from workers import metrics
 from workers.jobs.attachments import fetch_image
 from workers.jobs.calls import ClaimLost, call_provider
@@ -68,21 +69,6 @@ async def _attempt(rt: Runtime, claim: Claim) -> Outcome:
     )
 
 
-async def _after(
-    rt: Runtime, claim: Claim, outcome: Outcome, released: tuple[str, str] | None
-) -> FollowUps:
-    """Once the outcome is committed: metrics, the limiter's settlement, wake-ups, follow-ups."""
-    job = claim.job
-    metrics.record_job_finished(job, outcome)
-    await rt.limiter.settle(job.company_id, job.id, outcome.input_tokens + outcome.output_tokens)
-    if job.kind != "batch":  # nobody waits on a batch item synchronously
-        await publish_job_done(rt.redis, rt.settings, job.id)
-    follow_ups = [released] if released else []
-    if job.kind != "interactive" and await claim_dispatch_trigger(rt.redis, rt.settings):
-        follow_ups.append(DISPATCH_REQUEST)  # a slot freed up: let the dispatcher use it
-    return follow_ups
-
-
 async def _attempt_in_context(rt: Runtime, claim: Claim) -> Outcome | None:
     """The provider call with the job's log fields bound (each call runs in its own task)."""
     structlog.contextvars.bind_contextvars(job_id=claim.job.id, request_id=claim.job.request_id)
@@ -92,38 +78,44 @@ async def _attempt_in_context(rt: Runtime, claim: Claim) -> Outcome | None:
         return None
 
 
-async def execute_job(rt: Runtime, job_id: str) -> FollowUps:
-    lease = timedelta(seconds=rt.settings.job_lease_seconds)
-    async with unit_of_work(rt.sessionmaker) as session:
-        claim = await lifecycle.claim(session, job_id, lease)
-    if claim is None:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
-        return []
-    outcome = await asyncio.create_task(_attempt_in_context(rt, claim))
-    if outcome is None:
-        return []
-    async with unit_of_work(rt.sessionmaker) as session:
-        finished = await lifecycle.finish(session, job_id, claim.token, outcome)
-    if finished is None:
-        return []
-    return await _after(rt, claim, outcome, finished.released)
+async def _after(rt: Runtime, written: list[tuple[Claim, Outcome, Finished]]) -> FollowUps:
+    """Once the outcomes are committed: metrics, the limiter's settlement (one call per company),
+    wake-ups (one round trip), the sessions' next turns and a dispatcher round."""
+    settle: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    follow_ups: FollowUps = []
+    for claim, outcome, finished in written:
+        job = claim.job
+        metrics.record_job_finished(job, outcome)
+        settle[job.company_id].append((job.id, outcome.input_tokens + outcome.output_tokens))
+        if finished.released:
+            follow_ups.append(finished.released)
+    for company_id, settled in settle.items():
+        await rt.limiter.settle_many(company_id, settled)
+    jobs = [claim.job for claim, _, _ in written]
+    # Nobody waits on a batch item synchronously.
+    await publish_jobs_done(rt.redis, rt.settings, [job.id for job in jobs if job.kind != "batch"])
+    dispatched = any(job.kind != "interactive" for job in jobs)
+    if dispatched and await wake_dispatcher(rt.redis, rt.settings):  # slots freed: use them
+        follow_ups.append(DISPATCH_REQUEST)
+    return follow_ups
 
 
 async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
-    """Batch items: one claim and one outcome transaction for the whole chunk, calls in parallel.
+    """Run jobs: one claim and one outcome transaction for all of them, calls in parallel.
 
-    This amortises the per-job database round trips the way chunks amortise Celery's per-task
-    cost; a failure of the outcome transaction leaves the chunk leased, and the reaper re-runs it.
+    Asynchronous jobs and batch items come in chunks (the dispatcher's), an interactive job alone;
+    chunks amortise Celery's per-task cost and the per-job database round trips alike. A failure
+    of the outcome transaction leaves the chunk leased, and the reaper re-runs it.
     """
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
     async with unit_of_work(rt.sessionmaker) as session:
         claims = await lifecycle.claim_many(session, job_ids, lease)
+    if not claims:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
+        return []
     outcomes = await asyncio.gather(*(_attempt_in_context(rt, claim) for claim in claims))
     done = [(claim, outcome) for claim, outcome in zip(claims, outcomes, strict=True) if outcome]
     if not done:
         return []
     async with unit_of_work(rt.sessionmaker) as session:
         written = await lifecycle.finish_many(session, done)
-    follow_ups: FollowUps = []
-    for claim, outcome, finished in written:
-        follow_ups += await _after(rt, claim, outcome, finished.released)
-    return follow_ups
+    return await _after(rt, written)

@@ -8,7 +8,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
 from shared.db import unit_of_work
-from shared.jobs.dispatch import dispatch_round
+from shared.jobs.dispatch import Round, dispatch_round, lock_key, wake_dispatcher, wake_key
 from shared.jobs.recovery import sweep
 from shared.queueing import (
     DISPATCH_TASK,
@@ -20,10 +20,17 @@ from shared.queueing import (
     send_jobs,
 )
 from workers.celery_app import app, settings
-from workers.jobs.pipeline import FollowUps, execute_chunk, execute_job
+from workers.jobs.pipeline import FollowUps, execute_chunk
 from workers.runtime import Runtime, runtime
 
-DISPATCH_BUDGET_SECONDS = 2.0
+# One dispatch task runs rounds for this long, then hands over to a fresh task (so a worker's
+# shutdown, a deploy or a crash never strands the fleet's dispatching for longer).
+DISPATCH_BUDGET_SECONDS = 10.0
+# The lock is renewed every round; a dispatcher killed mid-round frees it this soon.
+DISPATCH_LOCK_SECONDS = 3.0
+# Between rounds the dispatcher waits for a wake-up (a finished chunk, new work) at most this long:
+# limits that refused a company free up with time, not with an event.
+DISPATCH_IDLE_SECONDS = 0.25
 
 
 def _send(follow_ups: FollowUps) -> None:
@@ -39,47 +46,51 @@ def _send(follow_ups: FollowUps) -> None:
 def execute(job_id: str) -> None:
     """Run one job. Safe to deliver twice: the claim lets only one delivery write an outcome."""
     rt = runtime()
-    _send(rt.run(execute_job(rt, job_id)))
+    _send(rt.run(execute_chunk(rt, [job_id])))
 
 
 @app.task(name=EXECUTE_MANY_TASK)
 def execute_many(job_ids: list[str]) -> None:
-    """Run a chunk of batch items concurrently on the process's event loop."""
+    """Run a chunk of asynchronous jobs or batch items concurrently on the process's event loop."""
     rt = runtime()
-
     _send(rt.run(execute_chunk(rt, job_ids)))
 
 
+async def _send_round(result: Round) -> None:
+    size = settings.dispatch_chunk_size
+    chunks = [
+        (kind, ids[i : i + size]) for kind, ids in result.chunks for i in range(0, len(ids), size)
+    ]
+    await asyncio.to_thread(send_chunks, app, settings, chunks)
+
+
 async def _dispatch(rt: Runtime) -> int:
-    """Dispatch rounds for up to two seconds, by one dispatcher at a time across the fleet."""
-    # The lock outlives a round by a little only: a worker killed while dispatching must not
-    # stall the fleet's dispatching for long (a second dispatcher would be safe, just wasteful).
-    lock = Lock(
-        rt.redis,
-        settings.key("dispatch", "lock"),
-        timeout=DISPATCH_BUDGET_SECONDS + 3,
-        blocking=False,
-    )
+    """Dispatch rounds by one dispatcher at a time across the fleet, each as soon as a chunk
+    finishes or new work arrives (a wake-up in Redis), for up to the budget."""
+    lock = Lock(rt.redis, lock_key(settings), timeout=DISPATCH_LOCK_SECONDS, blocking=False)
     if not await lock.acquire():
+        await wake_dispatcher(rt.redis, settings)  # the running one takes this request
         return 0
-    sent = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DISPATCH_BUDGET_SECONDS
+    sent, waiting = 0, False
     try:
-        deadline = asyncio.get_running_loop().time() + DISPATCH_BUDGET_SECONDS
-        while asyncio.get_running_loop().time() < deadline:
+        while not rt.stopping:
             async with unit_of_work(rt.sessionmaker) as session:
                 result = await dispatch_round(session, rt.limiter, settings)
-            if not result.granted:
-                break
-            singles = [(job_id, kind) for job_id, kind in result.granted if kind != "batch"]
-            batch = [job_id for job_id, kind in result.granted if kind == "batch"]
-            size = settings.dispatch_chunk_size
-            chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
-            await asyncio.to_thread(send_jobs, app, settings, singles)
-            await asyncio.to_thread(send_chunks, app, settings, chunks)
+            await _send_round(result)
             sent += len(result.granted)
+            waiting = result.waiting_companies > 0
+            left = deadline - loop.time()
+            if left <= 0 or not (waiting or await rt.redis.lpop(wake_key(settings))):
+                break  # hand over, or nothing waits (new work will start a dispatcher)
+            await rt.redis.blpop([wake_key(settings)], timeout=min(DISPATCH_IDLE_SECONDS, left))
+            await lock.reacquire()
     finally:
         with contextlib.suppress(LockError):  # it expired during a long round: nothing to free
             await lock.release()
+    if waiting and not rt.stopping:
+        await asyncio.to_thread(request_dispatch, app, settings)  # the next dispatcher goes on
     return sent
 
 
