@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 
 from asyncpg import Connection, Record
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import greenlet_spawn
 
 from shared.assistants import page_index
@@ -128,6 +129,7 @@ FROM assistants AS a
 WHERE a.id IN (SELECT id FROM page) AND a.company_id = $1"""
 
 
+_READERS_UNPOOLED = 10
 _READERS: WeakKeyDictionary[AsyncEngine, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = (
     WeakKeyDictionary()
 )
@@ -144,7 +146,8 @@ async def _borrowed(engine: AsyncEngine) -> AsyncIterator[Connection]:
     loop = asyncio.get_running_loop()
     entry = _READERS.get(engine)
     if entry is None or entry[0] is not loop:
-        entry = _READERS[engine] = (loop, asyncio.Semaphore(engine.pool.size()))
+        size = engine.pool.size() if isinstance(engine.pool, QueuePool) else _READERS_UNPOOLED
+        entry = _READERS[engine] = (loop, asyncio.Semaphore(size))
     async with entry[1], _checkout(engine) as connection:
         yield connection
 

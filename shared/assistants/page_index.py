@@ -123,6 +123,8 @@ class OrderCache:
             RELOAD_SECONDS
         ):
             return
+        if len(self._loaded_at) > 10_000:  # only rate limits; forgetting them is harmless
+            self._loaded_at.clear()
         self._loaded_at[key] = time.monotonic()
         task = asyncio.create_task(self._load(engine, key, fetchrow), name="assistants-order-load")
         self._loading[key] = task
