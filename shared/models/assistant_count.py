@@ -23,11 +23,11 @@ class AssistantCount(Base):
 
 
 class AssistantTouches(Base):
-    """How often `last_accessed_at` changed, per company in 64 shards (by assistant).
+    """How often `last_accessed_at` changed, per company, summed over a few shard rows.
 
-    Kept by a trigger; spread over shards so that executions of different assistants do not
-    queue on one row. The sum over a company's shards tells whether a cached lastUsed order is
-    still exact.
+    Kept by a trigger that counts each touch on a shard row no other transaction holds (SKIP
+    LOCKED, adding a row when all are taken), so an execution never waits here. The sum over a
+    company's rows tells whether a cached lastUsed order is still exact.
     """
 
     __tablename__ = "assistant_touches"

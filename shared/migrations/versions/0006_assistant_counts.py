@@ -2,9 +2,10 @@
 
 `GET /api/assistants` reports the exact total on every page; counting 100,000 rows per call cost
 tens of milliseconds. `assistant_counts.live` is that total; `changes` grows whenever the set of
-live assistants or their name/creation order changes, and `assistant_touches` (64 rows per
-company, so that executions of different assistants do not queue on one row) grows whenever a
-`last_accessed_at` changes: together they tell a reader whether a cached order is still exact.
+live assistants or their name/creation order changes, and `assistant_touches` (a few rows per
+company: a touch takes one no other transaction holds, so executions never queue on it) grows
+whenever a `last_accessed_at` changes: together they tell a reader whether a cached order is
+still exact.
 The triggers run in the transaction that changes the rows (statement-level for INSERT and
 DELETE, so bulk loads cost one update per company), and the counts are backfilled under a lock
 that holds writers off meanwhile.
@@ -56,10 +57,25 @@ BEGIN
 END $$""",
     """
 CREATE FUNCTION assistant_touches_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    free smallint;
 BEGIN
-    INSERT INTO assistant_touches AS t (company_id, shard, touches)
-    VALUES (NEW.company_id, hashtext(NEW.id) & 63, 1)
-    ON CONFLICT (company_id, shard) DO UPDATE SET touches = t.touches + 1;
+    -- Never a wait (the worker touches with SKIP LOCKED for the same reason): take the first
+    -- shard row no other transaction holds, or add one at a random number: so no execution
+    -- queues here, and no deadlock can involve these rows.
+    SELECT shard INTO free FROM assistant_touches WHERE company_id = NEW.company_id
+    ORDER BY shard LIMIT 1 FOR UPDATE SKIP LOCKED;
+    IF FOUND THEN
+        UPDATE assistant_touches SET touches = touches + 1
+        WHERE company_id = NEW.company_id AND shard = free;
+        RETURN NULL;
+    END IF;
+    LOOP
+        INSERT INTO assistant_touches (company_id, shard, touches)
+        VALUES (NEW.company_id, floor(random() * 32767)::smallint, 1)
+        ON CONFLICT (company_id, shard) DO NOTHING;
+        EXIT WHEN FOUND;
+    END LOOP;
     RETURN NULL;
 END $$""",
     """
@@ -90,7 +106,7 @@ CREATE TRIGGER assistant_counts_update
                        OR OLD.name IS DISTINCT FROM NEW.name
                        OR OLD.created_at IS DISTINCT FROM NEW.created_at)
     EXECUTE FUNCTION assistant_counts_updated()""",
-    # An execution's touch: one row of 64 per company, chosen by the assistant.
+    # An execution's touch: counted on a row of the company that nobody else holds.
     """
 CREATE TRIGGER assistant_touches_update AFTER UPDATE OF last_accessed_at ON assistants
     FOR EACH ROW WHEN (OLD.last_accessed_at IS DISTINCT FROM NEW.last_accessed_at)
