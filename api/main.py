@@ -2,6 +2,8 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
@@ -29,6 +31,7 @@ from shared.catalogue.service import catalogue
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.limits.limiter import Limiter
+from shared.limits.queued import QueuedGauge, count_queued
 from shared.logs import configure_logging
 from shared.notifications import job_events_channel
 from shared.queueing import make_celery
@@ -45,16 +48,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url)
         waiter = JobWaiter(redis, job_events_channel(settings))
         await waiter.start()
+        sessionmaker = create_sessionmaker(engine)
+        tenancy: EpochCache[Any] = EpochCache(redis, settings, "tenancy")
+        limiter = Limiter(redis, settings)
         app.state.resources = AppState(
             settings=settings,
             engine=engine,
-            sessionmaker=create_sessionmaker(engine),
+            sessionmaker=sessionmaker,
             redis=redis,
             celery=make_celery(settings),
             waiter=waiter,
-            limiter=Limiter(redis, settings),
+            limiter=limiter,
             backlog=Backlog(),
-            tenancy=EpochCache(redis, settings, "tenancy"),
+            tenancy=tenancy,
+            queued=QueuedGauge(partial(count_queued, sessionmaker)),
         )
         try:
             yield

@@ -12,6 +12,7 @@ from api.monitoring.backlog import Backlog
 from shared.auth.cache import EpochCache
 from shared.config import Settings
 from shared.limits.limiter import Limiter
+from shared.limits.queued import QueuedGauge
 
 
 @dataclass
@@ -25,3 +26,5 @@ class AppState:
     limiter: Limiter
     backlog: Backlog
     tenancy: EpochCache[Any]  # principals by key digest, limits by company
+    queued: QueuedGauge  # the queued-jobs cap, counted now and then
+    dispatch_requested_at: float = 0.0  # monotonic time of this process's last wake-up call

@@ -2,12 +2,12 @@
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
 from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Header, Query, Response
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import CurrentPrincipal, RequestId, SessionDep, StateDep
@@ -18,7 +18,7 @@ from shared import queueing
 from shared.assistants.errors import AssistantNotFound
 from shared.db import unit_of_work
 from shared.errors import Unauthorized
-from shared.jobs import repository, service
+from shared.jobs import fresh_admission, repository, service
 from shared.jobs.dispatch import claim_dispatch_trigger
 from shared.jobs.errors import (
     IdempotencyKeyReused,
@@ -89,15 +89,25 @@ async def enqueue(state: AppState, jobs: list[tuple[str, str]]) -> None:
         )
 
 
-def accepted(job: Job, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = service.to_out(job).model_dump(mode="json", by_alias=True)
-    return JSONResponse(
-        body, status_code=202, headers={**(headers or {}), "Location": f"/api/jobs/{job.id}"}
+def accepted(job: Job, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        service.to_out(job).model_dump_json(by_alias=True),
+        status_code=202,
+        media_type="application/json",
+        headers={**(headers or {}), "Location": f"/api/jobs/{job.id}"},
     )
 
 
 async def request_dispatch(state: AppState) -> None:
-    """Wake the dispatcher (at most one task per 200 ms however many requests arrive)."""
+    """Wake the dispatcher (at most one task per 200 ms however many requests arrive).
+
+    A process that asked within the last 100 ms does not ask Redis again: under load that saves a
+    round trip per request, and the wake-up it sent covers this job or the next round does.
+    """
+    now = time.monotonic()
+    if now - state.dispatch_requested_at < 0.1:
+        return
+    state.dispatch_requested_at = now
     try:
         if await claim_dispatch_trigger(state.redis, state.settings):
             await run_in_threadpool(queueing.request_dispatch, state.celery, state.settings)
@@ -141,7 +151,7 @@ async def execute_assistant(
     request_id: RequestId,
     idempotency_key: IdempotencyKey = None,
     prefer: Prefer = None,
-) -> ExecuteResponse | JSONResponse:
+) -> ExecuteResponse | Response:
     """Run the assistant on the user's input.
 
     Waits for the answer (200) up to the configured time; with `Prefer: respond-async`, or when
@@ -150,18 +160,31 @@ async def execute_assistant(
     is refused at once (429 `RATE_LIMITED`); an asynchronous one waits its turn instead.
     """
     respond_async = prefer is not None and "respond-async" in prefer.lower()
-    async with unit_of_work(state.sessionmaker) as session:
-        admission = await service.admit(
-            session,
+    kind = "async" if respond_async else "interactive"
+    gate = Gate(state.limiter, state.queued, principal.limits)
+    if fresh_admission.applies(body, idempotency_key):
+        admission = await service.admit_fresh(
+            state.engine,
+            gate,
             principal.company_id,
             assistant_id,
             body,
-            kind="async" if respond_async else "interactive",
-            idempotency_key=idempotency_key,
-            idempotency_ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
+            kind=kind,
             request_id=request_id,
-            gate=Gate(state.limiter, state.settings),
         )
+    else:
+        async with unit_of_work(state.sessionmaker) as session:
+            admission = await service.admit(
+                session,
+                principal.company_id,
+                assistant_id,
+                body,
+                kind=kind,
+                idempotency_key=idempotency_key,
+                idempotency_ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
+                request_id=request_id,
+                gate=gate,
+            )
     job = admission.job
     if admission.created:
         record_jobs_accepted(job.kind)

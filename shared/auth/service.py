@@ -11,19 +11,24 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import NotFound, Unauthorized
-from shared.models import ApiKey
+from shared.limits.schemas import Limits
+from shared.limits.service import effective
+from shared.models import ApiKey, Company
 
 KEY_PREFIX = "ak_"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the company every query is scoped to, and the key used."""
+    """Who is calling: the company every query is scoped to, the key used, and the company's
+    limits (read with the key: execute needs them, and they are cached and invalidated with it)."""
 
     company_id: str
     key_id: str
+    limits: Limits
 
 
 def hash_key(raw: str) -> str:
@@ -42,19 +47,20 @@ async def issue_key(session: AsyncSession, company_id: str) -> tuple[ApiKey, str
     return key, raw
 
 
-async def authenticate(session: AsyncSession, raw: str) -> Principal:
+async def authenticate(session: AsyncSession, raw: str, settings: Settings) -> Principal:
     if not looks_like_key(raw):
         raise Unauthorized()
     row = (
         await session.execute(
-            select(ApiKey.id, ApiKey.company_id).where(
-                ApiKey.key_hash == hash_key(raw), ApiKey.revoked_at.is_(None)
-            )
+            select(ApiKey.id, Company)
+            .join(Company, Company.id == ApiKey.company_id)
+            .where(ApiKey.key_hash == hash_key(raw), ApiKey.revoked_at.is_(None))
         )
     ).one_or_none()
     if row is None:
         raise Unauthorized()
-    return Principal(company_id=row.company_id, key_id=row.id)
+    key_id, company = row
+    return Principal(company_id=company.id, key_id=key_id, limits=effective(company, settings))
 
 
 async def list_keys(session: AsyncSession, company_id: str) -> list[ApiKey]:

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.assistants import service as assistants
 from shared.catalogue.service import find_model
-from shared.config import Settings
 from shared.db import utcnow
 from shared.ids import new_id
-from shared.jobs import repository
+from shared.jobs import fresh_admission, repository
 from shared.jobs.errors import (
     IdempotencyKeyReused,
     InvalidToolResult,
@@ -32,8 +31,9 @@ from shared.jobs.schemas import (
 )
 from shared.limits.errors import queue_full, refused
 from shared.limits.limiter import Limiter
+from shared.limits.queued import QueuedGauge
 from shared.limits.schemas import Decision, Limits
-from shared.limits.service import estimate_tokens, limits_of, queued_count
+from shared.limits.service import estimate_tokens
 from shared.models import Assistant, Job
 from shared.sessions import service as sessions
 from shared.sessions.repository import messages as session_messages
@@ -59,22 +59,67 @@ class Gate:
     """The company limits an execute request must pass."""
 
     limiter: Limiter
-    settings: Settings
+    queue: QueuedGauge
+    limits: Limits  # the company's, read with its API key
 
 
 async def _pass_gate(
-    session: AsyncSession, gate: Gate, company_id: str, job_id: str, kind: str, tokens: int
-) -> tuple[Limits, Decision]:
-    """Interactive requests are admitted now or refused (429); others only against the queue cap."""
-    limits = await limits_of(session, company_id, gate.settings)
+    gate: Gate, company_id: str, job_id: str, kind: str, tokens: int
+) -> tuple[Limits, Decision | None]:
+    """Interactive requests are admitted now or refused (429); others only against the queue cap.
+
+    Only an interactive answer carries `X-RateLimit-*`: an asynchronous job does not consume the
+    rate when it is accepted (the dispatcher admits it later), so remaining/reset would mislead.
+    """
+    limits = gate.limits
     if kind == "interactive":
         decision = await gate.limiter.acquire(company_id, limits, job_id, tokens)
         if not decision.allowed:
             raise refused(limits, decision)
         return limits, decision
-    if await queued_count(session, company_id) >= limits.max_queued:
+    if not await gate.queue.take(company_id, limits.max_queued):
         raise queue_full(limits)
-    return limits, await gate.limiter.acquire(company_id, limits, job_id, tokens, dry_run=True)
+    return limits, None  # the rates are checked when the dispatcher hands the job out
+
+
+async def admit_fresh(
+    engine: AsyncEngine,
+    gate: Gate,
+    company_id: str,
+    assistant_id: str,
+    body: ExecuteRequest,
+    *,
+    kind: str,
+    request_id: str | None = None,
+) -> Admission:
+    """`admit` for a request that starts a new conversation (see `fresh_admission`)."""
+    if kind == "interactive":  # refused over the limits before anything is written
+        reserved = await fresh_admission.reserve(engine, company_id, assistant_id, body)
+        limits, decision = await _pass_gate(
+            gate, company_id, reserved.job_id, kind, reserved.tokens
+        )
+        try:
+            job, _ = await fresh_admission.insert(
+                engine,
+                company_id,
+                assistant_id,
+                body,
+                kind=kind,
+                request_id=request_id,
+                job_id=reserved.job_id,
+            )
+        except BaseException:
+            await gate.limiter.settle(company_id, reserved.job_id, 0)
+            raise
+        return Admission(job=job, created=True, limits=limits, decision=decision)
+    limits = gate.limits
+    if not await gate.queue.take(company_id, limits.max_queued):
+        raise queue_full(limits)
+    job, _ = await fresh_admission.insert(
+        engine, company_id, assistant_id, body, kind=kind, request_id=request_id
+    )
+    # No limiter call: the dispatcher admits this job against the rates when it hands it out.
+    return Admission(job=job, created=True, limits=limits)
 
 
 def request_hash(assistant_id: str, body: ExecuteRequest) -> str:
@@ -180,7 +225,7 @@ async def admit(
     if gate is not None:
         chars = len(assistant.llm_prompt or "") + len(body.user_input or "")
         tokens = estimate_tokens(chars, assistant.max_tokens)
-        limits, decision = await _pass_gate(session, gate, company_id, job_id, kind, tokens)
+        limits, decision = await _pass_gate(gate, company_id, job_id, kind, tokens)
     job = Job(
         id=job_id,
         company_id=company_id,
