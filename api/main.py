@@ -30,6 +30,7 @@ from shared.batches.schemas import BatchCreateDoc
 from shared.catalogue.service import catalogue
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
+from shared.jobs.fresh_admission import GroupInsert
 from shared.limits.limiter import Limiter
 from shared.limits.queued import QueuedGauge, count_queued
 from shared.logs import configure_logging
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             backlog=Backlog(),
             tenancy=tenancy,
             queued=QueuedGauge(partial(count_queued, sessionmaker)),
+            admissions=GroupInsert(engine),
         )
         try:
             yield

@@ -11,6 +11,7 @@ from api.jobs.waiter import JobWaiter
 from api.monitoring.backlog import Backlog
 from shared.auth.cache import EpochCache
 from shared.config import Settings
+from shared.jobs.fresh_admission import GroupInsert
 from shared.limits.limiter import Limiter
 from shared.limits.queued import QueuedGauge
 
@@ -27,4 +28,5 @@ class AppState:
     backlog: Backlog
     tenancy: EpochCache[Any]  # principals by key digest, limits by company
     queued: QueuedGauge  # the queued-jobs cap, counted now and then
+    admissions: GroupInsert  # writes new-conversation jobs, many per statement under load
     dispatch_requested_at: float = 0.0  # monotonic time of this process's last wake-up call

@@ -164,7 +164,7 @@ async def execute_assistant(
     gate = Gate(state.limiter, state.queued, principal.limits)
     if fresh_admission.applies(body, idempotency_key):
         admission = await service.admit_fresh(
-            state.engine,
+            state.admissions,
             gate,
             principal.company_id,
             assistant_id,

@@ -3,10 +3,12 @@
 Most execute calls carry only `userInput` (no `sessionId`, idempotency key, attachments or tool
 results). For those nothing needs a lock or a look at earlier jobs, so the assistant read, the new
 session row and the job row are one INSERT ... SELECT (one round trip, one commit) instead of the
-general path's eight. The general path in `service.admit` handles everything else; both write the
+general path's eight, and rows of concurrent requests share one statement (`GroupInsert`).
+The general path in `service.admit` handles everything else; both write the
 same rows.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from shared.jobs.schemas import ExecuteRequest
 from shared.limits.service import estimate_tokens
 from shared.models import Job
 
-# Parameters: $1 assistant id, $2 company id (then the INSERT's own from $3).
+# Parameters: $1 assistant id, $2 company id.
 _ASSISTANT = """
     SELECT id, llm_provider, llm_model, max_tokens, prompt_version,
            coalesce(length(llm_prompt), 0) AS prompt_chars
@@ -31,21 +33,38 @@ _ASSISTANT = """
     WHERE id = $1 AND company_id = $2 AND deleted_at IS NULL
 """
 
-_INSERT = f"""
-    WITH a AS ({_ASSISTANT}),
+# One row per request: $1 job ids, $2 session ids, $3 assistant ids, $4 company ids, $5 kinds,
+# $6 inputs (JSON text), $7 request ids, $8 enqueued_at. Rows whose assistant is missing, deleted or
+# another company's write nothing and return nothing.
+_INSERT_MANY = """
+    WITH r AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                             $6::text[], $7::text[], $8::timestamptz[])
+            AS r(job_id, session_id, assistant_id, company_id, kind, input, request_id, enqueued_at)
+    ),
+    a AS (
+        SELECT r.*, x.llm_provider, x.llm_model, x.max_tokens, x.prompt_version,
+               coalesce(length(x.llm_prompt), 0) AS prompt_chars
+        FROM r JOIN assistants x
+          ON x.id = r.assistant_id AND x.company_id = r.company_id AND x.deleted_at IS NULL
+    ),
     s AS (
         INSERT INTO sessions (id, company_id, assistant_id, next_seq)
-        SELECT $3, $2, a.id, 1 FROM a
+        SELECT session_id, company_id, assistant_id, 1 FROM a
         RETURNING id
     )
     INSERT INTO jobs (id, company_id, assistant_id, session_id, session_seq, kind, input,
-                      prompt_version, provider, model, max_tokens, request_id, enqueued_at)
-    SELECT $4, $2, a.id, s.id, 0, $5, $6::jsonb, a.prompt_version,
-           a.llm_provider, a.llm_model, a.max_tokens, $7, $8
-    FROM a, s
-    RETURNING created_at, prompt_version, provider, model, max_tokens,
-              (SELECT prompt_chars FROM a) AS prompt_chars
+                      prompt_version, provider, model, max_tokens, request_id, enqueued_at,
+                      created_at)
+    SELECT a.job_id, a.company_id, a.assistant_id, s.id, 0, a.kind, a.input::jsonb,
+           a.prompt_version, a.llm_provider, a.llm_model, a.max_tokens, a.request_id,
+           a.enqueued_at, clock_timestamp()
+    FROM a JOIN s ON s.id = a.session_id
+    RETURNING id, created_at, prompt_version, provider, model, max_tokens,
+              (SELECT prompt_chars FROM a WHERE a.job_id = jobs.id) AS prompt_chars
 """
+_ROW_FIELDS = 8
+MAX_ROWS = 500
 
 
 @asynccontextmanager
@@ -83,8 +102,58 @@ async def reserve(
     return Reserved(job_id=new_id(), tokens=tokens)
 
 
+class GroupInsert:
+    """Writes the rows of concurrent requests together: group commit for admissions.
+
+    A request's row goes out at once when no write is in flight; rows that arrive while writes
+    are in flight go together in the next one. Idle, a request waits for nothing; under load one
+    statement and one commit serve many requests, which is what lets admission outrun one
+    INSERT per request. One statement is one transaction: its rows succeed or fail together.
+    """
+
+    def __init__(self, engine: AsyncEngine, max_in_flight: int = 2) -> None:
+        self.engine = engine
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0
+        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, row: tuple[Any, ...]) -> Any:
+        """The inserted row's RETURNING record, or None when its assistant is not there."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        if self._in_flight < self._max_in_flight:
+            self._start()
+        return await future
+
+    def _start(self) -> None:
+        batch, self._pending = self._pending[:MAX_ROWS], self._pending[MAX_ROWS:]
+        self._in_flight += 1
+        task = asyncio.create_task(self._write(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        try:
+            columns = [[row[i] for row, _ in batch] for i in range(_ROW_FIELDS)]
+            async with _driver(self.engine) as connection:
+                records = await connection.fetch(_INSERT_MANY, *columns)
+            by_id = {record["id"]: record for record in records}
+            for row, future in batch:
+                if not future.done():
+                    future.set_result(by_id.get(row[0]))
+        except Exception as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+        finally:
+            self._in_flight -= 1
+            if self._pending:
+                self._start()
+
+
 async def insert(
-    engine: AsyncEngine,
+    writer: GroupInsert,
     company_id: str,
     assistant_id: str,
     body: ExecuteRequest,
@@ -103,18 +172,18 @@ async def insert(
     session_id = new_id()
     enqueued_at: datetime | None = utcnow() if kind == "interactive" else None
     data = body.model_dump(mode="json", by_alias=True, exclude={"session_id"})
-    async with _driver(engine) as connection:
-        row = await connection.fetchrow(
-            _INSERT,
+    row = await writer.submit(
+        (
+            job_id,
+            session_id,
             assistant_id,
             company_id,
-            session_id,
-            job_id,
             kind,
             orjson.dumps(data).decode(),
             request_id,
             enqueued_at,
         )
+    )
     if row is None:
         raise AssistantNotFound()
     job = Job(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.assistants import service as assistants
 from shared.catalogue.service import find_model
@@ -83,7 +83,7 @@ async def _pass_gate(
 
 
 async def admit_fresh(
-    engine: AsyncEngine,
+    writer: fresh_admission.GroupInsert,
     gate: Gate,
     company_id: str,
     assistant_id: str,
@@ -94,13 +94,13 @@ async def admit_fresh(
 ) -> Admission:
     """`admit` for a request that starts a new conversation (see `fresh_admission`)."""
     if kind == "interactive":  # refused over the limits before anything is written
-        reserved = await fresh_admission.reserve(engine, company_id, assistant_id, body)
+        reserved = await fresh_admission.reserve(writer.engine, company_id, assistant_id, body)
         limits, decision = await _pass_gate(
             gate, company_id, reserved.job_id, kind, reserved.tokens
         )
         try:
             job, _ = await fresh_admission.insert(
-                engine,
+                writer,
                 company_id,
                 assistant_id,
                 body,
@@ -116,7 +116,7 @@ async def admit_fresh(
     if not await gate.queue.take(company_id, limits.max_queued):
         raise queue_full(limits)
     job, _ = await fresh_admission.insert(
-        engine, company_id, assistant_id, body, kind=kind, request_id=request_id
+        writer, company_id, assistant_id, body, kind=kind, request_id=request_id
     )
     # No limiter call: the dispatcher admits this job against the rates when it hands it out.
     return Admission(job=job, created=True, limits=limits)

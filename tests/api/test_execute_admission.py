@@ -4,8 +4,11 @@ No worker runs here: async requests are answered at admission, so what is checke
 written, read back through the API and the database.
 """
 
+import asyncio
+
 from sqlalchemy import func, select
 
+from shared.jobs.fresh_admission import GroupInsert
 from shared.models import Job, Session
 from tests.factories import assert_error, create_assistant, in_transaction, new_tenant
 
@@ -89,3 +92,39 @@ async def test_deleted_unknown_or_foreign_assistants_write_nothing(client, tenan
 
     assert await _counts(tenant.company_id) == (0, 0)
     assert await _counts(other.company_id) == (0, 0)
+
+
+async def test_concurrent_requests_share_statements_and_each_gets_its_own_answer(
+    client, tenant, monkeypatch
+):
+    """Rows written together: good ones are stored, a missing assistant's fail alone."""
+    good = await create_assistant(client, tenant)
+    gone = await create_assistant(client, tenant)
+    await client.delete(f"/api/assistants/{gone['id']}", headers=tenant.headers)
+    writes = 0
+    original = GroupInsert._write
+
+    async def counting(self, batch):  # type: ignore[no-untyped-def]
+        nonlocal writes
+        writes += 1
+        await original(self, batch)
+
+    monkeypatch.setattr(GroupInsert, "_write", counting)
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/assistants/{(good if i % 4 else gone)['id']}/execute",
+                json={"userInput": f"q{i}"},
+                headers={**tenant.headers, **ASYNC},
+            )
+            for i in range(40)
+        )
+    )
+
+    statuses = [r.status_code for r in responses]
+    assert statuses == [404 if i % 4 == 0 else 202 for i in range(40)]
+    accepted = [r.json() for r in responses if r.status_code == 202]
+    assert {job["assistantId"] for job in accepted} == {good["id"]}
+    assert len({job["id"] for job in accepted}) == 30
+    assert await _counts(tenant.company_id) == (30, 30)
+    assert writes < 40  # requests that arrived together were written together
