@@ -8,6 +8,7 @@ query; near it every request counts exactly, so the cap still holds there (other
 admissions of the last second are what the slack covers).
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
@@ -23,20 +24,39 @@ class QueuedGauge:
     def __init__(self, count: Callable[[str], Awaitable[int]]) -> None:
         self._count = count
         self._readings: dict[str, tuple[float, int]] = {}  # company -> (read at, estimate)
+        self._counting: dict[str, asyncio.Future[None]] = {}  # one count at a time per company
 
     async def take(self, company_id: str, cap: int) -> bool:
         """Count one more queued job for the company if the cap allows it."""
-        now = time.monotonic()
         reading = self._readings.get(company_id)
-        if reading is None or now - reading[0] > FRESH_SECONDS or reading[1] >= cap * (1 - SLACK):
-            reading = (now, await self._count(company_id))
-        if reading[1] >= cap:
-            self._readings[company_id] = reading
+        if (
+            reading is None
+            or time.monotonic() - reading[0] > FRESH_SECONDS
+            or reading[1] >= cap * (1 - SLACK)
+        ):
+            await self._recount(company_id)
+        # From here to the update nothing awaits: concurrent takers see each other's increments.
+        read_at, estimate = self._readings[company_id]
+        if estimate >= cap:
             return False
-        self._readings[company_id] = (reading[0], reading[1] + 1)
+        self._readings[company_id] = (read_at, estimate + 1)
+        return True
+
+    async def _recount(self, company_id: str) -> None:
+        """Concurrent requests share one count: 64 requests finding the reading stale at once
+        must not send 64 COUNTs of the same queue (measured: a fifth of the API's time)."""
+        counting = self._counting.get(company_id)
+        if counting is None:
+            counting = asyncio.ensure_future(self._read(company_id))
+            self._counting[company_id] = counting
+            counting.add_done_callback(lambda _: self._counting.pop(company_id, None))
+        await asyncio.shield(counting)
+
+    async def _read(self, company_id: str) -> None:
+        count = await self._count(company_id)
         if len(self._readings) > 100_000:  # one entry per active company; forget idle ones
             self._readings.clear()
-        return True
+        self._readings[company_id] = (time.monotonic(), count)
 
 
 async def count_queued(sessionmaker: async_sessionmaker[AsyncSession], company_id: str) -> int:

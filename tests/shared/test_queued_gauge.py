@@ -57,3 +57,31 @@ async def test_companies_are_counted_apart():
     await gauge.take("a", cap=10)
     await gauge.take("b", cap=10)
     assert queue.counts == 2
+
+
+async def test_concurrent_requests_share_one_count():
+    import asyncio
+
+    class SlowQueue(Queue):
+        async def count(self, company_id: str) -> int:
+            self.counts += 1
+            await asyncio.sleep(0.05)
+            return self.size
+
+    queue = SlowQueue(0)
+    gauge = QueuedGauge(queue.count)
+
+    results = await asyncio.gather(*(gauge.take("c", cap=1_000) for _ in range(64)))
+
+    assert all(results) and queue.counts == 1
+
+
+async def test_concurrent_requests_near_the_cap_do_not_overshoot_it():
+    import asyncio
+
+    queue = Queue(97)
+    gauge = QueuedGauge(queue.count)
+
+    results = await asyncio.gather(*(gauge.take("c", cap=100) for _ in range(20)))
+
+    assert sum(results) == 3
