@@ -130,6 +130,7 @@ def main() -> int:
         world.start("emulator")
         world.start("api")
         world.start("beat")
+        world.start("interactive")  # idle unless a scenario sends synchronous requests
         tenants = {name: world.add_tenant(name) for name in ("admit", "batch", "interactive")}
         if wanted("baselines"):
             world.start("baseline")

@@ -42,6 +42,7 @@ ASSISTANT = {
     "teamIds": ["team-1"],
 }
 WORKER_THREADS = 200
+INTERACTIVE_THREADS = 50
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -107,10 +108,22 @@ class World:
                 "baseline", "bench.baseline_app:app", self.baseline_port, env, logs
             )
             proc.start(health_url=f"{self.baseline_url}/docs")
-        elif name == "worker":
-            queues = ",".join(queue_name(self.settings, q) for q in Queue)
+        elif name == "worker":  # the background work: async jobs, batch items, maintenance
+            queues = ",".join(
+                queue_name(self.settings, q) for q in Queue if q is not Queue.interactive
+            )
             proc = processes.celery_worker(
                 "worker", "workers.celery_app", queues, WORKER_THREADS, env, logs
+            )
+            proc.start()
+        elif name == "interactive":  # synchronous execute only, as deploy/ runs it
+            proc = processes.celery_worker(
+                "interactive",
+                "workers.celery_app",
+                queue_name(self.settings, Queue.interactive),
+                INTERACTIVE_THREADS,
+                {**env, "WORKER_METRICS_PORT": "0"},
+                logs,
             )
             proc.start()
         elif name == "noop":

@@ -26,14 +26,18 @@ start() {  # start NAME COMMAND...: run in the background, remember the pid
 }
 
 FLOWER_PORT=${FLOWER_PORT:-5555}
-eval "$("$BIN/python" -m workers.runinfo)"   # sets PREFIX, QUEUES, EMULATED, EMULATOR_PORT, FLOWER_AUTH, WORKER_METRICS_PORT
+eval "$("$BIN/python" -m workers.runinfo)"   # sets PREFIX, QUEUES, INTERACTIVE_QUEUE, BACKGROUND_QUEUES, EMULATED, EMULATOR_PORT, FLOWER_AUTH, WORKER_METRICS_PORT
 
 if [ -n "$EMULATED" ]; then
   start emulator "$BIN/python" -m emulator --host 127.0.0.1 --port "$EMULATOR_PORT" --log-level warning
 fi
 start api "$BIN/uvicorn" api.main:app --host "$API_HOST" --port "$API_PORT" --no-access-log
-start worker "$BIN/celery" -A workers.celery_app worker --pool threads --queues "$QUEUES" \
+# Two workers: one for synchronous execute only, so a waiting caller never queues behind batch
+# work on the same event loop (docs/architecture.md), and one for everything in the background.
+start worker "$BIN/celery" -A workers.celery_app worker --pool threads --queues "$BACKGROUND_QUEUES" \
   --hostname "worker-$$@%h" --loglevel INFO -E
+start interactive env WORKER_METRICS_PORT=0 "$BIN/celery" -A workers.celery_app worker --pool threads \
+  --concurrency 50 --queues "$INTERACTIVE_QUEUE" --hostname "interactive-$$@%h" --loglevel INFO -E
 start beat "$BIN/celery" -A workers.celery_app beat --loglevel INFO \
   --schedule "${TMPDIR:-/tmp}/$PREFIX-celerybeat-schedule"
 # Without configured basic auth (development only) Flower's API must be opened explicitly.
@@ -46,7 +50,8 @@ cat <<MSG
 
 Assistants API is running:
   API       http://$API_HOST:$API_PORT   (docs: http://$API_HOST:$API_PORT/docs, metrics: /metrics)
-  Worker    celery worker on queues $QUEUES (threads pool), beat for the reaper
+  Workers   celery workers (threads pool) on $INTERACTIVE_QUEUE and on $BACKGROUND_QUEUES;
+            beat for the dispatcher and the reaper
             metrics: http://127.0.0.1:$WORKER_METRICS_PORT/metrics (0: off)
   Flower    http://127.0.0.1:$FLOWER_PORT
 MSG

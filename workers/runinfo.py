@@ -12,6 +12,10 @@ def main() -> None:
     values = {
         "PREFIX": settings.redis_key_prefix,
         "QUEUES": ",".join(queue_name(settings, queue) for queue in Queue),
+        "INTERACTIVE_QUEUE": queue_name(settings, Queue.interactive),
+        "BACKGROUND_QUEUES": ",".join(
+            queue_name(settings, queue) for queue in Queue if queue is not Queue.interactive
+        ),
         "EMULATED": " ".join(emulated_providers(settings)),
         "EMULATOR_PORT": str(settings.emulator_port),
         "FLOWER_AUTH": settings.flower_basic_auth or "",

@@ -23,7 +23,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 SCHEMA_FILE = Path(__file__).with_name("compose-spec.json")
 EMULATOR_ENV_FILE = ROOT / "deploy" / "emulator.env"
 
-APP_SERVICES = ("migrate", "api", "worker", "beat", "flower")
+APP_SERVICES = ("migrate", "api", "worker", "interactive-worker", "beat", "flower")
 
 
 def expected_queues(prefix: str) -> list[str]:
@@ -287,13 +287,16 @@ def test_commands(services: dict[str, dict[str, Any]]) -> None:
     api = command(services["api"])
     assert api[:2] == ["uvicorn", "api.main:app"] and option(api, "--port") == "8000"
 
-    worker = command(services["worker"])
-    assert worker[:4] == ["celery", "-A", "workers.celery_app", "worker"]
-    assert option(worker, "--pool") == "threads"
-    assert option(worker, "--concurrency") == "200"
-    assert "-E" in worker, "task events feed Flower"
-    queues = option(worker, "--queues").split(",")
-    assert sorted(queues) == sorted(expected_queues("assistants")), "a queue nobody consumes"
+    consumed: list[str] = []
+    for name, concurrency in (("worker", "200"), ("interactive-worker", "50")):
+        worker = command(services[name])
+        assert worker[:4] == ["celery", "-A", "workers.celery_app", "worker"]
+        assert option(worker, "--pool") == "threads"
+        assert option(worker, "--concurrency") == concurrency
+        assert "-E" in worker, "task events feed Flower"
+        consumed += option(worker, "--queues").split(",")
+    assert sorted(consumed) == sorted(expected_queues("assistants")), "a queue nobody consumes"
+    assert option(command(services["interactive-worker"]), "--queues") == "assistants.interactive"
 
     assert command(services["beat"])[:4] == ["celery", "-A", "workers.celery_app", "beat"]
     flower = command(services["flower"])
@@ -302,8 +305,13 @@ def test_commands(services: dict[str, dict[str, Any]]) -> None:
 
 
 def test_queue_names_follow_the_key_prefix() -> None:
-    worker = command(load_compose({"REDIS_KEY_PREFIX": "acme"})["services"]["worker"])
-    assert sorted(option(worker, "--queues").split(",")) == sorted(expected_queues("acme"))
+    services = load_compose({"REDIS_KEY_PREFIX": "acme"})["services"]
+    queues = [
+        queue
+        for name in ("worker", "interactive-worker")
+        for queue in option(command(services[name]), "--queues").split(",")
+    ]
+    assert sorted(queues) == sorted(expected_queues("acme"))
 
 
 def test_published_ports(services: dict[str, dict[str, Any]]) -> None:
@@ -313,7 +321,7 @@ def test_published_ports(services: dict[str, dict[str, Any]]) -> None:
     assert container_ports("api") == {"8000"}
     assert container_ports("flower") == {"5555"}
     assert container_ports("emulator") == {"8090"}
-    for name in ("worker", "beat", "migrate"):
+    for name in ("worker", "interactive-worker", "beat", "migrate"):
         assert not container_ports(name)
 
 
