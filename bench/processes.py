@@ -100,9 +100,16 @@ def emulator(port: int, env: dict[str, str], log_dir: Path) -> Proc:
 
 
 def celery_worker(
-    name: str, app: str, queues: str, concurrency: int, env: dict[str, str], log_dir: Path
+    name: str,
+    app: str,
+    queues: str,
+    concurrency: int,
+    env: dict[str, str],
+    log_dir: Path,
+    nice: int = 0,
 ) -> Proc:
-    args = [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "threads"]
+    args = ["nice", "-n", str(nice)] if nice else []
+    args += [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "threads"]
     args += ["--concurrency", str(concurrency), "--queues", queues]
     args += ["--hostname", f"{name}-{os.getpid()}@%h", "--without-mingle", "--without-gossip"]
     args += ["--loglevel", "INFO"]

@@ -43,6 +43,9 @@ ASSISTANT = {
 }
 WORKER_THREADS = 200
 INTERACTIVE_THREADS = 50
+# The background worker yields the CPU to the interactive one, as separate CPU does in a deployment
+# (compose: cpu_shares; make run: nice). One machine runs both here.
+BACKGROUND_NICE = 10
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -113,7 +116,7 @@ class World:
                 queue_name(self.settings, q) for q in Queue if q is not Queue.interactive
             )
             proc = processes.celery_worker(
-                "worker", "workers.celery_app", queues, WORKER_THREADS, env, logs
+                "worker", "workers.celery_app", queues, WORKER_THREADS, env, logs, BACKGROUND_NICE
             )
             proc.start()
         elif name == "interactive":  # synchronous execute only, as deploy/ runs it

@@ -34,7 +34,8 @@ fi
 start api "$BIN/uvicorn" api.main:app --host "$API_HOST" --port "$API_PORT" --no-access-log
 # Two workers: one for synchronous execute only, so a waiting caller never queues behind batch
 # work on the same event loop (docs/architecture.md), and one for everything in the background.
-start worker "$BIN/celery" -A workers.celery_app worker --pool threads --queues "$BACKGROUND_QUEUES" \
+# The background worker runs at a lower CPU priority: on one machine, batch work yields to callers.
+start worker nice -n 10 "$BIN/celery" -A workers.celery_app worker --pool threads --queues "$BACKGROUND_QUEUES" \
   --hostname "worker-$$@%h" --loglevel INFO -E
 start interactive env WORKER_METRICS_PORT=0 "$BIN/celery" -A workers.celery_app worker --pool threads \
   --concurrency 50 --queues "$INTERACTIVE_QUEUE" --hostname "interactive-$$@%h" --loglevel INFO -E
