@@ -39,7 +39,13 @@ class AnthropicProvider:
     def __init__(self, api_key: str, base_url: str | None, timeout: float) -> None:
         self._key = api_key
         self._client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=0,
+            # httpx's pool scans every connection on each request: at hundreds of calls in
+            # flight that cost more CPU than the call itself (see docs/benchmarks.md).
+            http_client=anthropic.DefaultAioHttpClient(timeout=timeout),
         )
 
     async def complete(self, request: ProviderRequest) -> ProviderReply:

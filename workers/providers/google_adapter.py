@@ -8,18 +8,11 @@ import base64
 import secrets
 from typing import Any
 
+import aiohttp
 import httpx
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
-
-try:  # google-genai may run on httpx or on its drop-in fork httpx2; catch either's errors.
-    import httpx2
-
-    _TIMEOUTS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx2.TimeoutException)
-    _TRANSPORT: tuple[type[Exception], ...] = (httpx.TransportError, httpx2.TransportError)
-except ImportError:  # pragma: no cover - depends on the installed SDK
-    _TIMEOUTS, _TRANSPORT = (httpx.TimeoutException,), (httpx.TransportError,)
 
 from workers.providers.base import (
     TIMED_OUT,
@@ -32,6 +25,22 @@ from workers.providers.base import (
     redact,
     retry_after_seconds,
 )
+
+# google-genai runs on aiohttp when it is installed (it is: the other SDKs use it), else on httpx
+# or its drop-in fork httpx2; catch each one's timeouts and transport errors.
+_TIMEOUTS: tuple[type[BaseException], ...] = (
+    httpx.TimeoutException,
+    aiohttp.ServerTimeoutError,
+    TimeoutError,
+)
+_TRANSPORT: tuple[type[BaseException], ...] = (httpx.TransportError, aiohttp.ClientConnectionError)
+try:
+    import httpx2
+
+    _TIMEOUTS += (httpx2.TimeoutException,)
+    _TRANSPORT += (httpx2.TransportError,)
+except ImportError:  # pragma: no cover - depends on the installed SDK
+    pass
 
 
 def _parts(turn: Turn) -> list[dict[str, Any]]:
