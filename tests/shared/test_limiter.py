@@ -1,0 +1,32 @@
+"""The limiter's batch calls against real Redis: a prefix admitted per call, token sums kept exact."""
+
+import uuid
+
+from redis.asyncio import Redis
+
+from shared.config import get_settings
+from shared.limits.limiter import Limiter
+from shared.limits.schemas import Limits
+
+
+async def test_acquire_many_admits_a_prefix_and_settle_many_books_real_tokens():
+    settings = get_settings()
+    redis = Redis.from_url(settings.redis_url)
+    limiter = Limiter(redis, settings)
+    company = f"limiter-{uuid.uuid4().hex}"
+    limits = Limits(rpm=5, tpm=10_000, concurrency=100, max_queued=100)
+    try:
+        jobs = [(f"job-{i}", 1_000) for i in range(8)]
+        assert await limiter.acquire_many(company, limits, jobs) == 5  # the RPM limit
+        assert await limiter.acquire_many(company, limits, jobs[:5]) == 5  # already admitted
+        state = await limiter.acquire(company, limits, "probe", 0, dry_run=True)
+        assert (state.requests, state.tokens, state.running) == (5, 5_000, 5)
+
+        await limiter.settle_many(company, [(job_id, 10) for job_id, _ in jobs[:5]])
+        state = await limiter.acquire(company, limits, "probe", 0, dry_run=True)
+        assert (state.tokens, state.running) == (50, 0)  # the running sum follows the settlement
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"*{company}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
