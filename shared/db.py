@@ -7,6 +7,7 @@ start, a CLI command), never at import time.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
@@ -53,6 +54,16 @@ async def unit_of_work(
     """One transaction: commit on success, roll back on any exception."""
     async with sessionmaker() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """asyncpg's own connection from the engine's pool, for the hottest single statements: sent
+    without BEGIN and COMMIT round trips (one statement is its own transaction) and without
+    SQLAlchemy's per-call work. Everything else goes through sessions."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        yield raw.driver_connection
 
 
 def utcnow() -> datetime:

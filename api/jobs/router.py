@@ -132,8 +132,10 @@ async def release_limits(state: AppState, job: Job) -> None:
 
 
 async def _reload(state: AppState, company_id: str, job_id: str) -> Job:
-    async with state.sessionmaker() as session:
-        return await service.get(session, company_id, job_id)
+    job = await repository.get_detached(state.engine, company_id, job_id)
+    if job is None:
+        raise JobNotFound()
+    return job
 
 
 @router.post(

@@ -9,8 +9,6 @@ same rows.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +17,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.assistants.errors import AssistantNotFound
-from shared.db import utcnow
+from shared.db import driver_connection, utcnow
 from shared.ids import is_id, new_id
 from shared.jobs.schemas import ExecuteRequest
 from shared.limits.service import estimate_tokens
@@ -67,15 +65,6 @@ _ROW_FIELDS = 8
 MAX_ROWS = 500
 
 
-@asynccontextmanager
-async def _driver(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """asyncpg's own connection from the engine's pool: one statement, sent without BEGIN and
-    COMMIT round trips (a single statement is its own transaction) or SQLAlchemy's per-call work."""
-    async with engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        yield raw.driver_connection
-
-
 def applies(body: ExecuteRequest, idempotency_key: str | None) -> bool:
     return not (body.session_id or idempotency_key or body.attachments or body.tool_results)
 
@@ -94,7 +83,7 @@ async def reserve(
     """Read the assistant for an interactive request: its limits are checked before any write."""
     if not is_id(assistant_id):
         raise AssistantNotFound()
-    async with _driver(engine) as connection:
+    async with driver_connection(engine) as connection:
         row = await connection.fetchrow(_ASSISTANT, assistant_id, company_id)
     if row is None:
         raise AssistantNotFound()
@@ -136,7 +125,7 @@ class GroupInsert:
     async def _write(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         try:
             columns = [[row[i] for row, _ in batch] for i in range(_ROW_FIELDS)]
-            async with _driver(self.engine) as connection:
+            async with driver_connection(self.engine) as connection:
                 records = await connection.fetch(_INSERT_MANY, *columns)
             by_id = {record["id"]: record for record in records}
             for row, future in batch:

@@ -1,8 +1,9 @@
 """Queries on jobs. API-side reads are scoped to a company; worker-side writes are fenced by claim."""
 
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from shared.db import driver_connection
 from shared.ids import is_id
 from shared.models import Job
 
@@ -18,6 +19,18 @@ async def get(
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_detached(engine: AsyncEngine, company_id: str, job_id: str) -> Job | None:
+    """`get` in one round trip without a session, for a synchronous execute's answer: the Job
+    it returns is attached to nothing."""
+    if not is_id(job_id):
+        return None
+    async with driver_connection(engine) as connection:
+        row = await connection.fetchrow(
+            "SELECT * FROM jobs WHERE id = $1 AND company_id = $2", job_id, company_id
+        )
+    return None if row is None else Job(**dict(row))
 
 
 async def list_page(
