@@ -190,7 +190,11 @@ async def execute_assistant(
     job = admission.job
     if admission.created:
         record_jobs_accepted(job.kind)
-    headers = rate_headers(admission.limits, admission.decision) if admission.decision else {}
+    headers = (
+        rate_headers(admission.limits, admission.decision)
+        if admission.limits and admission.decision
+        else {}
+    )
     response.headers.update(headers)
     if respond_async:
         if admission.created and not job.blocked:

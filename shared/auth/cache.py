@@ -54,6 +54,8 @@ class EpochCache(Generic[T]):
         except Exception as exc:  # no epoch, no trust: read from the database
             logger.warning("tenancy epoch unavailable", cache=self._name, error=type(exc).__name__)
             return None
+        if isinstance(epoch, str):  # a client set to decode responses
+            epoch = epoch.encode()
         epoch = epoch or b"0"
         if epoch != self._epoch:
             self._entries.clear()
