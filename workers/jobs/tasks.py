@@ -26,8 +26,9 @@ from workers.runtime import Runtime, runtime
 # One dispatch task runs rounds for this long, then hands over to a fresh task (so a worker's
 # shutdown, a deploy or a crash never strands the fleet's dispatching for longer).
 DISPATCH_BUDGET_SECONDS = 10.0
-# The lock is renewed every round; a dispatcher killed mid-round frees it this soon.
-DISPATCH_LOCK_SECONDS = 3.0
+# The lock is renewed every round; a dispatcher killed mid-round frees it this soon. A round
+# slower than this (a starved machine) loses the lock, and its task ends at once.
+DISPATCH_LOCK_SECONDS = 10.0
 # Between rounds the dispatcher waits for a wake-up (a finished chunk, new work) at most this long:
 # limits that refused a company free up with time, not with an event.
 DISPATCH_IDLE_SECONDS = 0.25
@@ -85,7 +86,11 @@ async def _dispatch(rt: Runtime) -> int:
             if left <= 0 or not (waiting or await rt.redis.lpop(wake_key(settings))):
                 break  # hand over, or nothing waits (new work will start a dispatcher)
             await rt.redis.blpop([wake_key(settings)], timeout=min(DISPATCH_IDLE_SECONDS, left))
-            await lock.reacquire()
+            try:
+                await lock.reacquire()
+            except LockError:  # it expired: another dispatcher may run now, so this one stops
+                waiting = False
+                break
     finally:
         with contextlib.suppress(LockError):  # it expired during a long round: nothing to free
             await lock.release()
