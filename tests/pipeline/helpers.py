@@ -13,6 +13,12 @@ from shared.models import Job, UsageRecord
 from tests.factories import Tenant, in_transaction
 
 ASYNC = {"Prefer": "respond-async"}
+# One model of each provider: tests that must hold for all three run once per pair.
+PROVIDERS = [
+    ("openai", "gpt-4o"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("google", "gemini-2.5-flash"),
+]
 
 
 def unique(label: str) -> str:

@@ -4,14 +4,9 @@ import pytest
 
 from tests.factories import create_assistant
 from tests.pipeline.conftest import wait_for_job
+from tests.pipeline.helpers import PROVIDERS
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-PROVIDERS = [
-    ("openai", "gpt-4o"),
-    ("anthropic", "claude-haiku-4-5"),
-    ("google", "gemini-2.5-flash"),
-]
 
 
 @pytest.mark.parametrize(("provider", "model"), PROVIDERS)

@@ -4,16 +4,10 @@ import pytest
 
 from tests.factories import assert_error, create_assistant, new_tenant
 from tests.pipeline.conftest import wait_for_job
-from tests.pipeline.helpers import execute, unique
+from tests.pipeline.helpers import PROVIDERS, execute, unique
 from tests.pipeline.limits_helpers import limit_company
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-PROVIDERS = [
-    ("openai", "gpt-4o"),
-    ("anthropic", "claude-haiku-4-5"),
-    ("google", "gemini-2.5-flash"),
-]
 
 
 @pytest.mark.parametrize(("provider", "model"), PROVIDERS)
