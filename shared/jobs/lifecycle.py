@@ -169,6 +169,26 @@ async def renew(
     return result.scalar_one_or_none() is not None
 
 
+async def hand_back(session: AsyncSession, job_ids: list[str], token: str) -> list[str]:
+    """Return claimed jobs to the dispatcher before any provider call: their limiter admission
+    has lapsed, and only the dispatcher admits. The claim's attempt is taken back (nothing was
+    called); the delivery stays counted. Returns the ids handed back (those still ours)."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.claim_token == token, Job.status == "running")
+        .values(
+            status="queued",
+            claim_token=None,
+            lease_expires_at=None,
+            enqueued_at=None,
+            attempts=Job.attempts - 1,
+        )
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(result.scalars())
+
+
 async def release_next_in_session(session: AsyncSession, session_id: str) -> tuple[str, str] | None:
     """Unblock the session's next waiting job (lowest turn number): (id, kind), to enqueue after commit.
 

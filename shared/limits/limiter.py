@@ -6,6 +6,10 @@ capacity on top of its refill inside one window. The log's cost is O(jobs in the
 memory, which the RPM limit itself bounds; a call costs O(jobs leaving the window), since the
 token log keeps its running sum. One script call decides all three limits at once, so any
 number of API and worker processes on any number of machines share one exact view.
+
+A job is counted when it is admitted, but the provider sees it when a worker calls: the worker
+re-stamps late jobs right before the call (`restamp_many`), so a loaded machine that is slow to
+start calls can't push more calls into a window than the limit.
 """
 
 from collections.abc import Sequence
@@ -24,10 +28,12 @@ class Limiter:
         self._settings = settings
         self._acquire = redis.register_script((_HERE / "acquire.lua").read_text())
         self._settle = redis.register_script((_HERE / "settle.lua").read_text())
+        self._restamp = redis.register_script((_HERE / "restamp.lua").read_text())
         self.window_ms = int(
             (settings.limit_window_seconds + settings.limit_window_margin_seconds) * 1000
         )
         self.lease_ms = int(settings.job_lease_seconds * 1000) * settings.provider_max_attempts
+        self.move_after_ms = int(settings.limit_window_margin_seconds * 1000 / 2)
 
     def _keys(self, company_id: str) -> list[str]:
         base = self._settings.key("limits", "{" + company_id + "}")
@@ -75,6 +81,18 @@ class Limiter:
             return 0
         admitted, _ = await self._call(company_id, limits, jobs, False)
         return admitted
+
+    async def restamp_many(self, company_id: str, job_ids: Sequence[str]) -> list[str]:
+        """Right before the calls: bring old stamps up to now (see restamp.lua); returns the
+        jobs that have left the window, which must be admitted again before they may run."""
+        if not job_ids:
+            return []
+        requests, tokens, _, running = self._keys(company_id)
+        lost = await self._restamp(
+            keys=[requests, tokens, running],
+            args=[self.window_ms, self.move_after_ms, self.lease_ms, *job_ids],
+        )
+        return [job_id.decode() if isinstance(job_id, bytes) else job_id for job_id in lost]
 
     async def settle(self, company_id: str, job_id: str, tokens: int) -> None:
         """The call is over: book its real tokens and free its concurrency slot."""

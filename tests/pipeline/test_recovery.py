@@ -2,6 +2,7 @@
 duplicated tasks. These tests decide which worker runs a job, so the shared worker is stopped.
 """
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -50,6 +51,15 @@ async def _messages_in_queue(settings, queue: Queue) -> tuple[str, int]:  # type
         redis.close()
 
 
+async def _unanswered_interactive_job(client, tenant, app, monkeypatch, text: str) -> str:  # type: ignore[no-untyped-def]
+    """A synchronous execute with no worker running: its wait runs out and it answers 202."""
+    monkeypatch.setattr(app.state.resources.settings, "sync_wait_seconds", 0.2)
+    assistant = await create_assistant(client, tenant)
+    response = await execute(client, tenant, assistant["id"], userInput=text)
+    assert response.status_code == 202
+    return response.json()["id"]
+
+
 async def test_a_job_whose_worker_is_killed_mid_call_finishes_once_on_another_worker(
     client, tenant, emu, workers
 ):
@@ -78,12 +88,8 @@ async def test_a_job_whose_worker_is_killed_mid_call_finishes_once_on_another_wo
 async def test_a_lost_queue_message_is_sent_again_by_the_reaper(
     client, tenant, emu, workers, app, settings, monkeypatch
 ):
-    monkeypatch.setattr(app.state.resources.settings, "sync_wait_seconds", 0.2)
-    assistant = await create_assistant(client, tenant)
     text = unique("message lost with redis")
-    response = await execute(client, tenant, assistant["id"], userInput=text)
-    assert response.status_code == 202  # no worker: the synchronous wait ran out
-    job_id = response.json()["id"]
+    job_id = await _unanswered_interactive_job(client, tenant, app, monkeypatch, text)
     key, waiting = await _messages_in_queue(settings, Queue.interactive)
     assert waiting == 1
 
@@ -120,6 +126,36 @@ async def test_a_duplicated_task_runs_the_job_once(client, tenant, emu, workers,
     assert job["status"] == "succeeded", job
     assert len(emu.requests(contains=text)) == 1
     assert await usage_count(job_id) == 1
-    assert (await job_row(job_id)).deliveries == 1
+    # A copy that got to the job before the dispatcher found it not admitted by the limiter and
+    # handed it back uncalled; the dispatcher's admission then ran it: one provider attempt.
+    assert (await job_row(job_id)).attempts == 1
     detail = (await client.get(f"/api/sessions/{job['sessionId']}", headers=tenant.headers)).json()
     assert detail["messageCount"] == 2
+
+
+async def test_a_job_that_waited_longer_than_the_limit_window_is_admitted_again_before_its_call(
+    client, tenant, emu, workers, app, settings, monkeypatch
+):
+    """The API stamped the interactive job in the limiter; no worker got to it within the window
+    (5 s plus the 1 s margin here), so the stamp left the window. Calling it now would put an
+    uncounted request in the provider's minute: the worker hands it back to the dispatcher,
+    which admits it again."""
+    text = unique("admission lapsed")
+    job_id = await _unanswered_interactive_job(client, tenant, app, monkeypatch, text)
+    requests_log = settings.key("limits", "{" + tenant.company_id + "}") + ":requests"
+    redis = Redis.from_url(settings.redis_url)
+    admitted_at = redis.zscore(requests_log, job_id)
+    assert admitted_at is not None
+    await asyncio.sleep(settings.limit_window_seconds + settings.limit_window_margin_seconds + 0.3)
+
+    workers.start("late")
+    job = await wait_for_job(client, tenant.headers, job_id, within=20)
+
+    assert job["status"] == "succeeded", job
+    assert len(emu.requests(contains=text)) == 1
+    row = await job_row(job_id)
+    assert (row.deliveries, row.attempts) == (2, 1)  # handed back uncalled, then run once
+    readmitted_at = redis.zscore(requests_log, job_id)
+    redis.close()
+    window_ms = (settings.limit_window_seconds + settings.limit_window_margin_seconds) * 1000
+    assert readmitted_at is not None and readmitted_at > admitted_at + window_ms

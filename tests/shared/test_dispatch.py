@@ -2,11 +2,12 @@
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 from sqlalchemy import func, select
 
 from shared.config import get_settings
 from shared.db import create_engine, create_sessionmaker
-from shared.jobs.dispatch import dispatch_round, in_flight
+from shared.jobs.dispatch import dispatch_round, in_flight, lock_key
 from shared.limits.limiter import Limiter
 from shared.models import Job
 from tests.factories import create_assistant, new_tenant
@@ -32,20 +33,24 @@ async def db():  # type: ignore[no-untyped-def]
 async def test_a_round_hands_out_distinct_jobs_shared_fairly_between_companies(
     client, db, monkeypatch
 ):
-    """No worker runs here: the round is called directly, so nothing else dispatches these jobs."""
+    """The round is called directly, holding the fleet's dispatcher lock, so a worker left
+    running by other tests can't dispatch these jobs first."""
     settings = get_settings()
-    big, small = await new_tenant("big"), await new_tenant("small")
-    for tenant in (big, small):
-        await limit_company(tenant.company_id, rpm=100_000, concurrency=100_000)
-    await _batch(client, big, 500)
-    await _batch(client, small, 25)
-    async with db() as session:  # other tests' jobs may be in flight: leave room for 600 more
-        monkeypatch.setattr(settings, "dispatch_max_in_flight", await in_flight(session) + 600)
     redis = Redis.from_url(settings.redis_url)
+    lock = Lock(redis, lock_key(settings), timeout=60, blocking_timeout=30)
+    assert await lock.acquire()
     try:
+        big, small = await new_tenant("big"), await new_tenant("small")
+        for tenant in (big, small):
+            await limit_company(tenant.company_id, rpm=100_000, concurrency=100_000)
+        await _batch(client, big, 500)
+        await _batch(client, small, 25)
+        async with db() as session:  # other tests' jobs may be in flight: leave room for 600
+            monkeypatch.setattr(settings, "dispatch_max_in_flight", await in_flight(session) + 600)
         async with db() as session, session.begin():
             result = await dispatch_round(session, Limiter(redis, settings), settings)
     finally:
+        await lock.release()
         await redis.aclose()
     ids = [job_id for job_id, _ in result.granted]
     assert len(ids) == len(set(ids))  # never the same job twice

@@ -30,3 +30,35 @@ async def test_acquire_many_admits_a_prefix_and_settle_many_books_real_tokens():
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+async def test_restamp_moves_late_jobs_to_now_and_reports_those_that_left_the_window():
+    settings = get_settings()
+    redis = Redis.from_url(settings.redis_url)
+    limiter = Limiter(redis, settings)
+    company = f"limiter-{uuid.uuid4().hex}"
+    requests, tokens, _, running = limiter._keys(company)
+    limits = Limits(rpm=10, tpm=100_000, concurrency=10, max_queued=100)
+    try:
+        assert await limiter.acquire_many(company, limits, [("fresh", 10), ("late", 10)]) == 2
+        fresh_stamp = await redis.zscore(requests, "fresh")
+        # "late" was admitted longer ago than half the margin; "gone" a whole window ago.
+        late_stamp = fresh_stamp - limiter.move_after_ms - 100
+        await redis.zadd(requests, {"late": late_stamp}, xx=True)
+        await redis.zadd(tokens, {"late": late_stamp}, xx=True)
+        await redis.zadd(requests, {"gone": fresh_stamp - limiter.window_ms - 1})
+
+        lost = await limiter.restamp_many(company, ["fresh", "late", "gone", "never-admitted"])
+
+        assert lost == ["gone", "never-admitted"]
+        assert await redis.zscore(requests, "fresh") == fresh_stamp  # on time: left alone
+        moved = await redis.zscore(requests, "late")
+        assert moved >= fresh_stamp  # now, not when it was admitted
+        assert await redis.zscore(tokens, "late") == moved
+        assert await redis.zscore(running, "late") == moved + limiter.lease_ms
+        assert await redis.zcard(requests) == 3  # moving adds nothing to the window
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"*{company}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()

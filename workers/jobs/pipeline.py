@@ -20,11 +20,12 @@ from workers import metrics
 from workers.jobs.attachments import fetch_image
 from workers.jobs.calls import ClaimLost, call_provider
 from workers.jobs.conversation import build_request
-from workers.providers.base import Provider, ProviderCallError
+from workers.providers.base import Provider, ProviderCallError, ProviderRequest
 from workers.runtime import Runtime
 
 FollowUps = list[tuple[str, str]]  # (job id, kind) to enqueue after the outcome is committed
 DISPATCH_REQUEST = ("", "dispatch")  # a follow-up that asks for a dispatcher round
+log = structlog.get_logger()
 
 
 async def _images(rt: Runtime, claim: Claim, provider: Provider) -> list[dict[str, Any]]:
@@ -38,15 +39,31 @@ async def _images(rt: Runtime, claim: Claim, provider: Provider) -> list[dict[st
     return images
 
 
-async def _attempt(rt: Runtime, claim: Claim) -> Outcome:
-    job = claim.job
-    provider = rt.providers.get(job.provider)
+Ready = tuple[Provider, ProviderRequest]  # what a call needs, built before the limiter's check
+
+
+async def _prepare(rt: Runtime, claim: Claim) -> Ready | Outcome:
+    """The provider and the request (attachments fetched), or the outcome of a job that can't
+    be called."""
+    structlog.contextvars.bind_contextvars(job_id=claim.job.id, request_id=claim.job.request_id)
+    provider = rt.providers.get(claim.job.provider)
     if provider is None:
         return Outcome(
             status="failed",
             error_code="PROVIDER_NOT_CONFIGURED",
-            error_message=f"No API key is configured for {job.provider}",
+            error_message=f"No API key is configured for {claim.job.provider}",
         )
+    try:
+        return provider, build_request(claim, await _images(rt, claim, provider))
+    except ProviderCallError as exc:
+        return Outcome(status="failed", error_code=exc.code, error_message=exc.message)
+
+
+async def _call(rt: Runtime, claim: Claim, ready: Ready) -> Outcome | None:
+    """The provider call with its retries; None when the claim was lost to another worker.
+    Each call runs in its own task, with the job's log fields bound."""
+    job = claim.job
+    structlog.contextvars.bind_contextvars(job_id=job.id, request_id=job.request_id)
 
     async def renew(lease_seconds: float, attempt: bool) -> bool:
         async with unit_of_work(rt.sessionmaker) as session:
@@ -54,11 +71,13 @@ async def _attempt(rt: Runtime, claim: Claim) -> Outcome:
                 session, job.id, claim.token, timedelta(seconds=lease_seconds), attempt=attempt
             )
 
+    provider, request = ready
     try:
-        request = build_request(claim, await _images(rt, claim, provider))
         reply, latency_ms = await call_provider(provider, request, rt.settings, renew)
     except ProviderCallError as exc:
         return Outcome(status="failed", error_code=exc.code, error_message=exc.message)
+    except ClaimLost:
+        return None
     return Outcome(
         status="succeeded",
         response=reply.text,
@@ -69,13 +88,27 @@ async def _attempt(rt: Runtime, claim: Claim) -> Outcome:
     )
 
 
-async def _attempt_in_context(rt: Runtime, claim: Claim) -> Outcome | None:
-    """The provider call with the job's log fields bound (each call runs in its own task)."""
-    structlog.contextvars.bind_contextvars(job_id=claim.job.id, request_id=claim.job.request_id)
-    try:
-        return await _attempt(rt, claim)
-    except ClaimLost:
-        return None
+async def _hand_back_lapsed(rt: Runtime, claims: list[Claim]) -> tuple[set[str], FollowUps]:
+    """Re-stamp the jobs about to be called in the limiter (one call per company); jobs whose
+    admission lapsed go back to the dispatcher. Returns their ids and a dispatch request."""
+    by_company: dict[str, list[str]] = defaultdict(list)
+    for claim in claims:
+        by_company[claim.job.company_id].append(claim.job.id)
+    lapsed: dict[str, list[str]] = {}
+    for company_id, job_ids in by_company.items():
+        if lost := await rt.limiter.restamp_many(company_id, job_ids):
+            lapsed[company_id] = lost
+    if not lapsed:
+        return set(), []
+    async with unit_of_work(rt.sessionmaker) as session:
+        handed = await lifecycle.hand_back(
+            session, [job_id for ids in lapsed.values() for job_id in ids], claims[0].token
+        )
+    for company_id, job_ids in lapsed.items():  # their concurrency slots are free again
+        await rt.limiter.settle_many(company_id, [(job_id, 0) for job_id in job_ids])
+    log.info("limiter admission lapsed; handed back to the dispatcher", jobs=len(handed))
+    follow_ups = [DISPATCH_REQUEST] if await wake_dispatcher(rt.redis, rt.settings) else []
+    return set(handed), follow_ups
 
 
 async def _after(rt: Runtime, written: list[tuple[Claim, Outcome, Finished]]) -> FollowUps:
@@ -104,7 +137,8 @@ async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
     """Run jobs: one claim and one outcome transaction for all of them, calls in parallel.
 
     Asynchronous jobs and batch items come in chunks (the dispatcher's), an interactive job alone;
-    chunks amortise Celery's per-task cost and the per-job database round trips alike. A failure
+    chunks amortise Celery's per-task cost and the per-job database round trips alike. The
+    limiter's stamps are checked once the requests are built, right before the calls. A failure
     of the outcome transaction leaves the chunk leased, and the reaper re-runs it.
     """
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
@@ -112,10 +146,15 @@ async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
         claims = await lifecycle.claim_many(session, job_ids, lease)
     if not claims:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
         return []
-    outcomes = await asyncio.gather(*(_attempt_in_context(rt, claim) for claim in claims))
-    done = [(claim, outcome) for claim, outcome in zip(claims, outcomes, strict=True) if outcome]
+    prepared = await asyncio.gather(*(_prepare(rt, claim) for claim in claims))
+    done = [(c, p) for c, p in zip(claims, prepared, strict=True) if isinstance(p, Outcome)]
+    ready = [(c, p) for c, p in zip(claims, prepared, strict=True) if not isinstance(p, Outcome)]
+    handed_back, follow_ups = await _hand_back_lapsed(rt, [claim for claim, _ in ready])
+    ready = [(claim, r) for claim, r in ready if claim.job.id not in handed_back]
+    outcomes = await asyncio.gather(*(_call(rt, claim, r) for claim, r in ready))
+    done += [(claim, o) for (claim, _), o in zip(ready, outcomes, strict=True) if o is not None]
     if not done:
-        return []
+        return follow_ups
     async with unit_of_work(rt.sessionmaker) as session:
         written = await lifecycle.finish_many(session, done)
-    return await _after(rt, written)
+    return follow_ups + await _after(rt, written)
