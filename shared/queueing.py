@@ -58,9 +58,11 @@ def make_celery(settings: Settings, *, include: list[str] | None = None) -> Cele
             "visibility_timeout": settings.broker_visibility_timeout_seconds,
             "global_keyprefix": broker_key_prefix(settings),
         },
-        # Flower needs task events; they carry task names and job ids only.
+        # Flower needs task events; they carry task names and job ids only. Workers send them
+        # (RECEIVED onwards); the senders don't (no SENT state): that event was one more Redis
+        # publish inside every execute request and every dispatcher chunk.
         worker_send_task_events=True,
-        task_send_sent_event=True,
+        task_send_sent_event=False,
         worker_hijack_root_logger=False,
         beat_schedule={
             "dispatch-jobs": {

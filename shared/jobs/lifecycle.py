@@ -6,38 +6,20 @@ lost its lease, can never write a second outcome.
 """
 
 import secrets
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    ColumnElement,
-    Integer,
-    String,
-    Text,
-    and_,
-    case,
-    column,
-    func,
-    literal,
-    or_,
-    select,
-    true,
-    tuple_,
-    update,
-    values,
-)
-from sqlalchemy.dialects.postgresql import JSONB, insert
+import orjson
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.catalogue.service import find_model
 from shared.db import utcnow
 from shared.ids import new_id
-from shared.models import Assistant, Job, PromptVersion, Session, SessionMessage, UsageRecord
-from shared.sessions.service import append_turns_many
+from shared.jobs import lifecycle_sql
+from shared.models import Job, Session, SessionMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,88 +45,32 @@ class Outcome:
     error_message: str | None = None
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        Job.blocked.is_(False),
-        or_(Job.status == "queued", and_(Job.status == "running", Job.lease_expires_at < now)),
-    )
-
-
 async def claim_many(session: AsyncSession, job_ids: list[str], lease: timedelta) -> list[Claim]:
-    """Take jobs for execution (one statement for all); those gone, finished, blocked or leased
-    by another are left out. Every job of one delivery shares its claim token."""
+    """Take jobs for execution, with what their calls need, in one statement; those gone,
+    finished, blocked or leased by another are left out. Every job of one delivery shares its
+    claim token."""
     now = utcnow()
     token = secrets.token_hex(16)
-    jobs = (
-        (
-            await session.execute(
-                update(Job)
-                .where(Job.id.in_(job_ids), _claimable(now))
-                .values(
-                    status="running",
-                    claim_token=token,
-                    deliveries=Job.deliveries + 1,
-                    attempts=Job.attempts
-                    + 1,  # the first provider attempt; renew() counts the rest
-                    started_at=now,
-                    lease_expires_at=now + lease,
-                )
-                .returning(Job)
-                .execution_options(synchronize_session=False)
-            )
-        )
-        .scalars()
-        .all()
+    rows = await session.execute(
+        lifecycle_sql.CLAIM,
+        {"ids": job_ids, "token": token, "now": now, "lease_until": now + lease},
     )
-    if not jobs:
-        return []
-    versions = {(job.assistant_id, job.prompt_version) for job in jobs}
-    prompts = {
-        (row.assistant_id, row.version): row.prompt
-        for row in await session.execute(
-            select(PromptVersion.assistant_id, PromptVersion.version, PromptVersion.prompt).where(
-                tuple_(PromptVersion.assistant_id, PromptVersion.version).in_(versions)
+    claims = []
+    for row in rows.mappings():
+        fields = dict(row)
+        system_prompt = fields.pop("claim_system_prompt")
+        tools = fields.pop("claim_tools")
+        history = fields.pop("claim_history") or []
+        claims.append(
+            Claim(
+                job=Job(**fields),
+                token=token,
+                system_prompt=system_prompt,
+                tools=tools or [],
+                history=[SessionMessage(role=role, content=content) for role, content in history],
             )
         )
-    }
-    tools = dict(
-        (
-            await session.execute(
-                select(Assistant.id, Assistant.tools).where(
-                    Assistant.id.in_({job.assistant_id for job in jobs})
-                )
-            )
-        )
-        .tuples()
-        .all()
-    )
-    histories = await _histories(session, {job.session_id for job in jobs if job.session_id})
-    return [
-        Claim(
-            job=job,
-            token=token,
-            system_prompt=prompts.get((job.assistant_id, job.prompt_version)),
-            tools=tools.get(job.assistant_id) or [],
-            history=histories.get(job.session_id, []) if job.session_id else [],
-        )
-        for job in jobs
-    ]
-
-
-async def _histories(
-    session: AsyncSession, session_ids: set[str]
-) -> dict[str, list[SessionMessage]]:
-    """The messages of several sessions in one query, each session's in turn order."""
-    histories: dict[str, list[SessionMessage]] = defaultdict(list)
-    if session_ids:
-        rows = await session.execute(
-            select(SessionMessage)
-            .where(SessionMessage.session_id.in_(session_ids))
-            .order_by(SessionMessage.session_id, SessionMessage.position)
-        )
-        for message in rows.scalars():
-            histories[message.session_id].append(message)
-    return histories
+    return claims
 
 
 async def claim(session: AsyncSession, job_id: str, lease: timedelta) -> Claim | None:
@@ -220,35 +146,6 @@ async def release_next_in_session(session: AsyncSession, session_id: str) -> tup
     return (row.id, row.kind) if row else None
 
 
-async def _release_next_in_sessions(
-    session: AsyncSession, session_ids: list[str]
-) -> dict[str, tuple[str, str]]:
-    """`release_next_in_session` for several sessions in one statement; the caller holds their
-    row locks. Returns session id -> (job id, kind) of the job it unblocked."""
-    sessions = (
-        func.unnest(literal(session_ids, ARRAY(String)))
-        .table_valued("sid")
-        .render_derived(name="s")
-    )
-    waiting = (
-        select(Job.id)
-        .where(Job.session_id == sessions.c.sid, Job.blocked.is_(True), Job.status == "queued")
-        .order_by(Job.session_seq)
-        .limit(1)
-        .with_for_update()
-        .lateral("next_job")
-    )
-    next_ids = select(waiting.c.id).select_from(sessions.join(waiting, true()))
-    result = await session.execute(
-        update(Job)
-        .where(Job.id.in_(next_ids))
-        .values(blocked=False, enqueued_at=case((Job.kind == "interactive", utcnow()), else_=None))
-        .returning(Job.session_id, Job.id, Job.kind)
-        .execution_options(synchronize_session=False)
-    )
-    return {row.session_id: (row.id, row.kind) for row in result}
-
-
 def _turns(job: Job, outcome: Outcome) -> list[tuple[str, dict[str, Any]]]:
     user: dict[str, Any] = {"text": job.input.get("userInput")}
     for field in ("attachments", "toolResults"):
@@ -279,99 +176,57 @@ async def finish(
     return written[0][2] if written else None
 
 
-_OUTCOME_ROWS = (
-    column("id", String),
-    column("token", String),
-    column("status", String),
-    column("response", Text),
-    column("tool_calls", JSONB),
-    column("input_tokens", Integer),
-    column("output_tokens", Integer),
-    column("error_code", String),
-    column("error_message", String),
-)
-
-
-async def _write_jobs(session: AsyncSession, outcomes: list[tuple[Claim, Outcome]]) -> set[str]:
-    """One UPDATE for every outcome, fenced by each claim's token; the ids it wrote."""
-    rows = values(*_OUTCOME_ROWS, name="outcome").data(
-        [
-            (
-                claim_.job.id,
-                claim_.token,
-                outcome.status,
-                outcome.response,
-                outcome.tool_calls,
-                outcome.input_tokens,
-                outcome.output_tokens,
-                outcome.error_code,
-                outcome.error_message,
-            )
-            for claim_, outcome in outcomes
-        ]
-    )
-    result = await session.execute(
-        update(Job)
-        .where(Job.id == rows.c.id, Job.claim_token == rows.c.token, Job.status == "running")
-        .values(
-            status=rows.c.status,
-            response=rows.c.response,
-            tool_calls=rows.c.tool_calls,
-            input_tokens=rows.c.input_tokens,
-            output_tokens=rows.c.output_tokens,
-            error_code=rows.c.error_code,
-            error_message=rows.c.error_message,
-            finished_at=utcnow(),
-            lease_expires_at=None,
-        )
-        .returning(Job.id)
-        .execution_options(synchronize_session=False)
-    )
-    return set(result.scalars())
-
-
-def _usage(job: Job, outcome: Outcome) -> dict[str, Any]:
+def _usage_cost(job: Job, outcome: Outcome) -> Decimal:
     model = find_model(job.provider, job.model)
     cost = model.cost(outcome.input_tokens, outcome.output_tokens) if model else 0.0
-    return {
-        "id": new_id(),
-        "company_id": job.company_id,
-        "assistant_id": job.assistant_id,
-        "job_id": job.id,
-        "provider": job.provider,
-        "model": job.model,
-        "prompt_version": job.prompt_version,
-        "input_tokens": outcome.input_tokens,
-        "output_tokens": outcome.output_tokens,
-        "cost": Decimal(str(round(cost, 8))),
-        "latency_ms": outcome.latency_ms,
-        "outcome": outcome.status
-        if outcome.status == "succeeded"
-        else (outcome.error_code or "failed"),
+    return Decimal(str(round(cost, 8)))
+
+
+def _finish_params(outcomes: list[tuple[Claim, Outcome]]) -> dict[str, Any]:
+    """`FINISH`'s parallel arrays, one entry per outcome."""
+    params: dict[str, list[Any]] = {
+        name: []
+        for name in [
+            "ids",
+            "tokens",
+            "statuses",
+            "responses",
+            "tool_calls",
+            "input_tokens",
+            "output_tokens",
+            "error_codes",
+            "error_messages",
+            "usage_ids",
+            "costs",
+            "latencies",
+            "usage_outcomes",
+            "turns",
+        ]
     }
-
-
-async def _touch_assistants(session: AsyncSession, assistant_ids: set[str]) -> None:
-    """`lastAccessedAt`, at most one write a second per assistant, and never a wait: a busy
-    assistant's row must not become a hot lock (a row locked by another chunk is being touched)."""
-    now = utcnow()
-    stale = (
-        select(Assistant.id)
-        .where(
-            Assistant.id.in_(assistant_ids),
-            or_(
-                Assistant.last_accessed_at.is_(None),
-                Assistant.last_accessed_at < now - timedelta(seconds=1),
-            ),
+    for claim_, outcome in outcomes:
+        job = claim_.job
+        succeeded = outcome.status == "succeeded"
+        params["ids"].append(job.id)
+        params["tokens"].append(claim_.token)
+        params["statuses"].append(outcome.status)
+        params["responses"].append(outcome.response)
+        params["tool_calls"].append(
+            None if outcome.tool_calls is None else orjson.dumps(outcome.tool_calls).decode()
         )
-        .with_for_update(skip_locked=True)
-    )
-    await session.execute(
-        update(Assistant)
-        .where(Assistant.id.in_(stale.scalar_subquery()))
-        .values(last_accessed_at=now)
-        .execution_options(synchronize_session=False)
-    )
+        params["input_tokens"].append(outcome.input_tokens)
+        params["output_tokens"].append(outcome.output_tokens)
+        params["error_codes"].append(outcome.error_code)
+        params["error_messages"].append(outcome.error_message)
+        params["usage_ids"].append(new_id())
+        params["costs"].append(_usage_cost(job, outcome))
+        params["latencies"].append(outcome.latency_ms)
+        params["usage_outcomes"].append(
+            outcome.status if succeeded else (outcome.error_code or "failed")
+        )
+        params["turns"].append(
+            orjson.dumps(_turns(job, outcome)).decode() if succeeded and job.session_id else None
+        )
+    return params
 
 
 async def finish_many(
@@ -384,34 +239,17 @@ async def finish_many(
     """
     if not outcomes:
         return []
-    ours = await _write_jobs(session, outcomes)
+    now = utcnow()
+    rows = await session.execute(lifecycle_sql.FINISH, {**_finish_params(outcomes), "now": now})
+    ours = dict(rows.tuples().all())  # job id -> session id
     written = [(claim_, outcome) for claim_, outcome in outcomes if claim_.job.id in ours]
-    if not written:
-        return []
-    await session.execute(
-        insert(UsageRecord)
-        .values([_usage(claim_.job, outcome) for claim_, outcome in written])
-        .on_conflict_do_nothing(index_elements=[UsageRecord.job_id])
-    )
-    session_ids = sorted({c.job.session_id for c, _ in written if c.job.session_id})
+    session_ids = sorted({sid for sid in ours.values() if sid})
     released: dict[str, tuple[str, str]] = {}
     if session_ids:
-        # The session rows' locks, in one order for every writer (no deadlock between chunks):
-        # the lock an execute call holds while it decides whether its new turn must wait.
-        await session.execute(
-            select(Session.id)
-            .where(Session.id.in_(session_ids))
-            .order_by(Session.id)
-            .with_for_update()
+        result = await session.execute(
+            lifecycle_sql.RELEASE, {"session_ids": session_ids, "now": now}
         )
-        turns = [
-            (claim_.job.session_id, claim_.job.id, _turns(claim_.job, outcome))
-            for claim_, outcome in written
-            if outcome.status == "succeeded" and claim_.job.session_id
-        ]
-        await append_turns_many(session, turns)
-        released = await _release_next_in_sessions(session, session_ids)
-    await _touch_assistants(session, {claim_.job.assistant_id for claim_, _ in written})
+        released = {sid: (job_id, kind) for sid, job_id, kind in result.tuples()}
     return [
         (
             claim_,
