@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import case, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.catalogue.service import find_model
 from shared.db import utcnow
@@ -45,10 +45,12 @@ class Outcome:
     error_message: str | None = None
 
 
-async def claim_many(session: AsyncSession, job_ids: list[str], lease: timedelta) -> list[Claim]:
+async def claim_many(
+    session: AsyncSession | AsyncConnection, job_ids: list[str], lease: timedelta
+) -> list[Claim]:
     """Take jobs for execution, with what their calls need, in one statement; those gone,
     finished, blocked or leased by another are left out. Every job of one delivery shares its
-    claim token."""
+    claim token. Workers pass an autocommit connection: the one statement is the transaction."""
     now = utcnow()
     token = secrets.token_hex(16)
     rows = await session.execute(
@@ -230,7 +232,7 @@ def _finish_params(outcomes: list[tuple[Claim, Outcome]]) -> dict[str, Any]:
 
 
 async def finish_many(
-    session: AsyncSession, outcomes: list[tuple[Claim, Outcome]]
+    session: AsyncSession | AsyncConnection, outcomes: list[tuple[Claim, Outcome]]
 ) -> list[tuple[Claim, Outcome, Finished]]:
     """Write outcomes, their usage records and session turns in the caller's one transaction.
 

@@ -142,8 +142,9 @@ async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
     of the outcome transaction leaves the chunk leased, and the reaper re-runs it.
     """
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
-    async with unit_of_work(rt.sessionmaker) as session:
-        claims = await lifecycle.claim_many(session, job_ids, lease)
+    async with rt.engine.connect() as connection:  # one statement: no BEGIN, no COMMIT
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        claims = await lifecycle.claim_many(autocommit, job_ids, lease)
     if not claims:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
         return []
     prepared = await asyncio.gather(*(_prepare(rt, claim) for claim in claims))
@@ -155,6 +156,6 @@ async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
     done += [(claim, o) for (claim, _), o in zip(ready, outcomes, strict=True) if o is not None]
     if not done:
         return follow_ups
-    async with unit_of_work(rt.sessionmaker) as session:
-        written = await lifecycle.finish_many(session, done)
+    async with rt.engine.begin() as connection:  # two statements, no ORM session needed
+        written = await lifecycle.finish_many(connection, done)
     return follow_ups + await _after(rt, written)
