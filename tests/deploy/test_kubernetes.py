@@ -31,6 +31,11 @@ K8S_VERSIONS = ("1.29", kubernetes_validate.latest_version())
 
 # The queues whose backlog scales the workers (maintenance holds only the reaper's sweeps).
 SCALING_QUEUES = (Queue.interactive, Queue.default, Queue.batch)
+# Each worker Deployment and the queues it consumes: synchronous execute has pods of its own.
+WORKERS = {
+    "assistants-worker": (Queue.default, Queue.batch, Queue.maintenance),
+    "assistants-interactive-worker": (Queue.interactive,),
+}
 SECRET_KEYS = {
     "DATABASE_URL",
     "OPENAI_API_KEY",
@@ -530,7 +535,7 @@ def test_api() -> None:
     assert hpa["spec"]["minReplicas"] >= 2, "one pod may be disrupted at any time"
 
 
-@pytest.mark.parametrize("name", ["assistants-api", "assistants-worker"])
+@pytest.mark.parametrize("name", ["assistants-api", *WORKERS])
 def test_pod_disruption_budget(name: str) -> None:
     budget = find("PodDisruptionBudget", name)
     selector = budget["spec"]["selector"]["matchLabels"]
@@ -553,23 +558,21 @@ def redis_list(queue: str) -> str:
     return app.conf.broker_transport_options.get("global_keyprefix", "") + queue
 
 
-def worker_queues() -> list[str]:
-    return option(
-        command_line(main_container(find("Deployment", "assistants-worker"))), "--queues"
-    ).split(",")
+def worker_queues(name: str) -> list[str]:
+    return option(command_line(main_container(find("Deployment", name))), "--queues").split(",")
 
 
-def test_worker() -> None:
-    deployment = find("Deployment", "assistants-worker")
+@pytest.mark.parametrize("name", WORKERS)
+def test_worker(name: str) -> None:
+    deployment = find("Deployment", name)
     container = main_container(deployment)
     cmd = command_line(container)
     assert cmd[:4] == ["celery", "-A", "workers.celery_app", "worker"]
     assert option(cmd, "--pool") == "threads"
-    assert option(cmd, "--concurrency") == "$(WORKER_CONCURRENCY)"
+    assert option(cmd, "--concurrency")
     assert "-E" in cmd, "task events feed Flower"
     settings = cluster_settings()
-    expected = [queue_name(settings, queue) for queue in Queue]
-    assert sorted(worker_queues()) == sorted(expected), "every queue the application sends to"
+    assert sorted(worker_queues(name)) == sorted(queue_name(settings, q) for q in WORKERS[name])
     assert "replicas" not in deployment["spec"], "KEDA owns the replica count"
     assert pod_spec(deployment)["terminationGracePeriodSeconds"] >= 120
 
@@ -583,21 +586,33 @@ def test_worker() -> None:
         assert settings["periodSeconds"] >= 30 and settings["timeoutSeconds"] >= 10
 
 
-def test_worker_autoscaling_on_queue_length() -> None:
-    scaled = find("ScaledObject", "assistants-worker")
+def test_the_workers_together_consume_every_queue_and_keep_interactive_apart() -> None:
+    settings = cluster_settings()
+    consumed = [queue for name in WORKERS for queue in worker_queues(name)]
+    assert sorted(consumed) == sorted(queue_name(settings, queue) for queue in Queue)
+    assert worker_queues("assistants-interactive-worker") == [
+        queue_name(settings, Queue.interactive)
+    ]
+    labels = [pod_labels(find("Deployment", name)) for name in WORKERS]
+    assert labels[0] != labels[1], "each Deployment selects only its own pods"
+
+
+@pytest.mark.parametrize("name", WORKERS)
+def test_worker_autoscaling_on_queue_length(name: str) -> None:
+    scaled = find("ScaledObject", name)
     spec = scaled["spec"]
     target = spec["scaleTargetRef"]
     assert target.get("kind", "Deployment") == "Deployment"
-    assert find("Deployment", target["name"]) is find("Deployment", "assistants-worker")
+    assert find("Deployment", target["name"]) is find("Deployment", name)
     assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
 
     redis_url = urlparse(config_map()["REDIS_URL"])
     triggers = spec["triggers"]
     assert {t["type"] for t in triggers} == {"redis"}
     settings = cluster_settings()
-    expected = sorted(redis_list(queue_name(settings, queue)) for queue in SCALING_QUEUES)
+    scaling = [queue for queue in WORKERS[name] if queue in SCALING_QUEUES]
+    expected = sorted(redis_list(queue_name(settings, queue)) for queue in scaling)
     assert sorted(t["metadata"]["listName"] for t in triggers) == expected
-    assert {queue_name(settings, queue) for queue in SCALING_QUEUES} <= set(worker_queues())
     for trigger in triggers:
         metadata = trigger["metadata"]
         # The KEDA operator runs in its own namespace: the address must be fully qualified.
@@ -607,7 +622,7 @@ def test_worker_autoscaling_on_queue_length() -> None:
 
     # KEDA creates the worker's HPA; a second one would fight it.
     for hpa in of_kind("HorizontalPodAutoscaler"):
-        assert hpa["spec"]["scaleTargetRef"]["name"] != "assistants-worker"
+        assert hpa["spec"]["scaleTargetRef"]["name"] != name
 
 
 # --- beat, flower, migration ----------------------------------------------------------------------
