@@ -32,6 +32,7 @@ async def test_sync_execute_answers_with_the_providers_reply_and_usage(
     assert body["response"] == "Echo: Hello, I need help with my order [turns=1]"
     assert body["toolCalls"] == []
     [call] = emu.requests(contains="Hello, I need help with my order")
+    assert call["apiKey"] == "ated"  # the last four characters of the emulated key "emulated"
     assert call["model"] == model
     assert f"Prompt for {provider}" in str(call["body"])
     assert call["maxTokens"] == 321

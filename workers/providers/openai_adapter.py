@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from workers.providers.base import (
     ProviderReply,
@@ -11,6 +12,14 @@ from workers.providers.base import (
     Turn,
     stainless_errors,
 )
+
+# Why the client's generic `post` rather than `chat.completions.create`: `create` first walks the
+# whole request through the SDK's TypedDict transform, two thirds of its client CPU per call (2.6
+# against 0.9 ms per call, 2,000 calls to the emulator, 50 in flight). Our messages are already
+# plain wire-format dicts, so they go through `post` (the SDK's documented way to send a request
+# as given) with the one option `create` adds, bearer auth, and the reply is parsed into the
+# SDK's own `ChatCompletion`; errors come back as the SDK's exceptions all the same.
+_CREATE_OPTIONS: Any = {"security": {"bearer_auth": True}}
 
 
 def _parse_arguments(raw: str | None) -> dict[str, Any]:
@@ -89,12 +98,15 @@ class OpenAIProvider:
                 }
                 for tool in request.tools
             ]
+        body = {
+            "model": request.model,
+            "messages": _messages(request),
+            "max_completion_tokens": request.max_tokens,
+            **kwargs,
+        }
         with stainless_errors(openai, "openai", self._key):
-            completion = await self._client.chat.completions.create(
-                model=request.model,
-                messages=_messages(request),  # type: ignore[arg-type]
-                max_completion_tokens=request.max_tokens,
-                **kwargs,
+            completion = await self._client.post(
+                "/chat/completions", cast_to=ChatCompletion, body=body, options=_CREATE_OPTIONS
             )
         choice = completion.choices[0]
         calls = [
