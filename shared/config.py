@@ -74,9 +74,6 @@ class Settings(BaseSettings):
 
     # Batches.
     batch_max_items: int = 50_000
-    # A batch at least this large has the jobs table's planner statistics refreshed after it
-    # lands (shared/jobs/planner_statistics.py).
-    batch_analyze_min_items: int = 10_000
     batch_max_body_bytes: int = 64 * 1024 * 1024
 
     # Attachments fetched by workers when a provider needs the bytes.

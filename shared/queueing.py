@@ -15,7 +15,6 @@ EXECUTE_TASK = "jobs.execute"
 EXECUTE_MANY_TASK = "jobs.execute_many"
 DISPATCH_TASK = "jobs.dispatch"
 REAP_TASK = "jobs.reap"
-ANALYZE_TASK = "jobs.analyze"
 
 
 class Queue(StrEnum):
@@ -115,11 +114,6 @@ def send_chunks(app: Celery, settings: Settings, chunks: list[tuple[str, list[st
                 queue=queue_name(settings, KIND_QUEUE.get(kind, Queue.default)),
                 producer=producer,
             )
-
-
-def request_analyze(app: Celery, settings: Settings) -> None:
-    """Refresh the jobs table's planner statistics (after a large batch)."""
-    app.send_task(ANALYZE_TASK, queue=queue_name(settings, Queue.maintenance), expires=60)
 
 
 def request_dispatch(app: Celery, settings: Settings) -> None:

@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 
 from api.dependencies import CurrentPrincipal, SessionDep, StateDep
 from api.errors import error_responses
-from api.jobs.router import request_analyze, request_dispatch
+from api.jobs.router import request_dispatch
 from api.monitoring.metrics import record_jobs_accepted
 from shared.assistants.errors import AssistantNotFound
 from shared.batches import repository, service
@@ -124,8 +124,6 @@ async def create_batch(
         )
         out = service.to_out(batch, {"queued": batch.total_items})
     record_jobs_accepted("batch", batch.total_items)
-    if batch.total_items >= state.settings.batch_analyze_min_items:
-        await request_analyze(state)
     await request_dispatch(state)
     return JSONResponse(
         out.model_dump(mode="json", by_alias=True),

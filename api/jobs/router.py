@@ -115,14 +115,6 @@ async def request_dispatch(state: AppState) -> None:
         logger.warning("dispatch trigger failed", error=type(exc).__name__)
 
 
-async def request_analyze(state: AppState) -> None:
-    """After a large batch: without it, the dispatcher's plans stay stale until autovacuum."""
-    try:
-        await run_in_threadpool(queueing.request_analyze, state.celery, state.settings)
-    except Exception as exc:  # autovacuum's analyze comes later anyway
-        logger.warning("analyze request failed", error=type(exc).__name__)
-
-
 async def notify_done(state: AppState, job_id: str) -> None:
     """Wake requests waiting for the job; a lost wake-up only makes them wait their full time."""
     try:

@@ -24,7 +24,9 @@ from shared.limits.limiter import Limiter
 from shared.limits.service import effective, estimate_tokens
 from shared.models import Assistant, Company, Job
 
-PENDING = (Job.status == "queued", Job.enqueued_at.is_(None), Job.blocked.is_(False))
+# `NOT blocked`, as in the partial index ix_jobs_pending: the planner can't prove that `blocked IS
+# false` implies it, and without the index each round read the company's whole job history.
+PENDING = (Job.status == "queued", Job.enqueued_at.is_(None), ~Job.blocked)
 
 # The companies with waiting jobs, by skipping through the pending index one company at a time
 # (a loose index scan): its cost grows with the number of companies, not of waiting jobs.

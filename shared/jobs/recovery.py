@@ -60,7 +60,7 @@ async def sweep(session: AsyncSession, stale_after: timedelta) -> Sweep:
         update(Job)
         .where(
             Job.status == "queued",
-            Job.blocked.is_(False),
+            ~Job.blocked,
             Job.enqueued_at < now - stale_after,
         )
         .values(enqueued_at=entry)

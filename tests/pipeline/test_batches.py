@@ -201,24 +201,3 @@ async def test_ten_thousand_items_run_to_completion_with_one_usage_record_each(c
         c=tenant.company_id,
     )
     assert (usage, duplicates) == (BIG, 0)
-
-
-async def test_a_large_batch_has_the_jobs_table_analyzed_for_the_dispatcher(
-    client, tenant, emu, app, monkeypatch
-):
-    """A batch at the threshold (lowered here to 3 items) sends the ANALYZE task, which a worker
-    runs: PostgreSQL records a newer analyze of `jobs` than before the batch."""
-    monkeypatch.setattr(app.state.resources.settings, "batch_analyze_min_items", 3)
-    last = "SELECT coalesce(extract(epoch FROM last_analyze), 0) FROM pg_stat_user_tables WHERE relname = 'jobs'"
-    before = await _scalar(last)
-    assistant = await create_assistant(client, tenant)
-    items = [{"customId": str(i), "userInput": f"analyze me {i}"} for i in range(3)]
-    response = await client.post(
-        f"/api/assistants/{assistant['id']}/batches", json={"items": items}, headers=tenant.headers
-    )
-    assert response.status_code == 202
-    deadline = asyncio.get_running_loop().time() + 20
-    while await _scalar(last) <= before:
-        assert asyncio.get_running_loop().time() < deadline, "jobs was not analyzed"
-        await asyncio.sleep(0.2)
-    await _wait_done(client, tenant, response.json()["id"])

@@ -9,10 +9,8 @@ from redis.exceptions import LockError
 
 from shared.db import unit_of_work
 from shared.jobs.dispatch import Round, dispatch_round, lock_key, wake_dispatcher, wake_key
-from shared.jobs.planner_statistics import analyze_jobs
 from shared.jobs.recovery import sweep
 from shared.queueing import (
-    ANALYZE_TASK,
     DISPATCH_TASK,
     EXECUTE_MANY_TASK,
     EXECUTE_TASK,
@@ -120,10 +118,3 @@ def reap() -> int:
     result = rt.run(_sweep())
     _send(result.requeue)
     return len(result.requeue)
-
-
-@app.task(name=ANALYZE_TASK, acks_late=False)
-def analyze() -> bool:
-    """Refresh the jobs table's planner statistics; False when another run did so just now."""
-    rt = runtime()
-    return rt.run(analyze_jobs(rt.engine, rt.redis, settings))
