@@ -90,7 +90,8 @@ async def _call(rt: Runtime, claim: Claim, ready: Ready) -> Outcome | None:
 
 async def _hand_back_lapsed(rt: Runtime, claims: list[Claim]) -> tuple[set[str], FollowUps]:
     """Re-stamp the jobs about to be called in the limiter (one call per company); jobs whose
-    admission lapsed go back to the dispatcher. Returns their ids and a dispatch request."""
+    admission lapsed go back to the dispatcher. Returns their ids (none of them may be called,
+    even one whose claim another worker took meanwhile) and a dispatch request."""
     by_company: dict[str, list[str]] = defaultdict(list)
     for claim in claims:
         by_company[claim.job.company_id].append(claim.job.id)
@@ -101,14 +102,17 @@ async def _hand_back_lapsed(rt: Runtime, claims: list[Claim]) -> tuple[set[str],
     if not lapsed:
         return set(), []
     async with unit_of_work(rt.sessionmaker) as session:
-        handed = await lifecycle.hand_back(
-            session, [job_id for ids in lapsed.values() for job_id in ids], claims[0].token
+        handed = set(
+            await lifecycle.hand_back(
+                session, [job_id for ids in lapsed.values() for job_id in ids], claims[0].token
+            )
         )
     for company_id, job_ids in lapsed.items():  # their concurrency slots are free again
-        await rt.limiter.settle_many(company_id, [(job_id, 0) for job_id in job_ids])
+        ours = [(job_id, 0) for job_id in job_ids if job_id in handed]
+        await rt.limiter.settle_many(company_id, ours)
     log.info("limiter admission lapsed; handed back to the dispatcher", jobs=len(handed))
     follow_ups = [DISPATCH_REQUEST] if await wake_dispatcher(rt.redis, rt.settings) else []
-    return set(handed), follow_ups
+    return {job_id for ids in lapsed.values() for job_id in ids}, follow_ups
 
 
 async def _after(rt: Runtime, written: list[tuple[Claim, Outcome, Finished]]) -> FollowUps:
@@ -150,8 +154,8 @@ async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
     prepared = await asyncio.gather(*(_prepare(rt, claim) for claim in claims))
     done = [(c, p) for c, p in zip(claims, prepared, strict=True) if isinstance(p, Outcome)]
     ready = [(c, p) for c, p in zip(claims, prepared, strict=True) if not isinstance(p, Outcome)]
-    handed_back, follow_ups = await _hand_back_lapsed(rt, [claim for claim, _ in ready])
-    ready = [(claim, r) for claim, r in ready if claim.job.id not in handed_back]
+    lapsed, follow_ups = await _hand_back_lapsed(rt, [claim for claim, _ in ready])
+    ready = [(claim, r) for claim, r in ready if claim.job.id not in lapsed]
     outcomes = await asyncio.gather(*(_call(rt, claim, r) for claim, r in ready))
     done += [(claim, o) for (claim, _), o in zip(ready, outcomes, strict=True) if o is not None]
     if not done:
