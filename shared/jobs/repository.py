@@ -91,8 +91,6 @@ async def oldest_queued_age_by_kind(session: AsyncSession) -> dict[str, float]:
     """
     age = func.extract("epoch", func.now() - func.min(Job.created_at))
     rows = await session.execute(
-        select(Job.kind, age)
-        .where(Job.status == "queued", ~Job.blocked)
-        .group_by(Job.kind)
+        select(Job.kind, age).where(Job.status == "queued", ~Job.blocked).group_by(Job.kind)
     )
     return {kind: max(0.0, float(seconds)) for kind, seconds in rows.all()}
