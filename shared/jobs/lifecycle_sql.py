@@ -107,13 +107,16 @@ FINISH = text(
     ),
     touched AS (
         -- lastAccessedAt: at most one write a second per assistant, and never a wait (a row
-        -- locked by another chunk is being touched).
+        -- locked by another chunk is being touched). NO KEY UPDATE, not UPDATE: this CTE may
+        -- run before `locked` waits for a session, and an admission holding that session's lock
+        -- inserts a job whose foreign key takes KEY SHARE on the same assistant row; FOR UPDATE
+        -- would block it and deadlock.
         UPDATE assistants SET last_accessed_at = CAST(:now AS timestamptz)
          WHERE id IN (SELECT a.id FROM assistants a
                        WHERE a.id IN (SELECT assistant_id FROM done)
                          AND (a.last_accessed_at IS NULL
                               OR a.last_accessed_at < CAST(:now AS timestamptz) - interval '1 second')
-                         FOR UPDATE SKIP LOCKED)
+                         FOR NO KEY UPDATE SKIP LOCKED)
     )
     SELECT d.id, d.session_id FROM done d
     """

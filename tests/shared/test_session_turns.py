@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import get_settings
@@ -18,7 +19,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.jobs import lifecycle, service
 from shared.jobs.lifecycle import Outcome
 from shared.jobs.schemas import ExecuteRequest
-from shared.models import Job
+from shared.models import Job, Session
 from tests.factories import create_assistant
 
 LEASE = timedelta(seconds=30)
@@ -118,3 +119,39 @@ async def test_a_cancelled_head_releases_a_turn_admitted_while_it_was_cancelled(
 
     assert released == (second.id, "async")
     assert not second.blocked
+
+
+async def test_an_outcome_waiting_for_a_session_does_not_deadlock_the_admission_holding_it(
+    client, tenant, sessions
+):
+    """The admission locks the session first and inserts its job later; the outcome, meanwhile,
+    touches the assistant (lastAccessedAt) and then waits for the session. The job's foreign key
+    needs a key-share lock on that assistant row: the touch must not block it."""
+    assistant = await create_assistant(client, tenant)  # never touched: the outcome will touch it
+    sid = f"deadlock-{uuid.uuid4().hex}"
+    head = await _admit(sessions, tenant.company_id, assistant["id"], "head", sid)
+    async with sessions() as session, session.begin():
+        claim = await lifecycle.claim(session, head.id, LEASE)
+    assert claim is not None
+
+    async def finish() -> lifecycle.Finished | None:
+        async with sessions() as session, session.begin():
+            outcome = Outcome(status="succeeded", response="ok", input_tokens=1, output_tokens=1)
+            return await lifecycle.finish(session, head.id, claim.token, outcome)
+
+    async with sessions() as admitting:
+        await admitting.begin()
+        await admitting.execute(select(Session.id).where(Session.id == sid).with_for_update())
+        ending = asyncio.create_task(finish())
+        await asyncio.sleep(0.5)  # the outcome touches the assistant, then waits for the session
+        second = (
+            await service.admit(
+                admitting, tenant.company_id, assistant["id"], body("second", sid), kind="async"
+            )
+        ).job
+        await admitting.commit()
+    finished = await asyncio.wait_for(ending, timeout=10)
+
+    assert finished is not None and finished.released == (second.id, "async")
+    async with sessions() as session, session.begin():  # leave no waiting job for later rounds
+        await service.cancel(session, tenant.company_id, second.id)
