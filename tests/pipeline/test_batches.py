@@ -201,3 +201,33 @@ async def test_ten_thousand_items_run_to_completion_with_one_usage_record_each(c
         c=tenant.company_id,
     )
     assert (usage, duplicates) == (BIG, 0)
+
+
+async def test_a_slow_item_does_not_hold_back_the_results_of_its_chunk(client, tenant, emu):
+    """Items of one chunk are written as their calls finish, not when the slowest one does."""
+    assistant = await create_assistant(client, tenant)
+    texts = [f"chunk item {i} {os.urandom(4).hex()}" for i in range(4)]
+    emu.fault(match=texts[0], status=200, delayMs=2000, times=1)
+    items = [{"customId": str(i), "userInput": text} for i, text in enumerate(texts)]
+    response = await client.post(
+        f"/api/assistants/{assistant['id']}/batches", json={"items": items}, headers=tenant.headers
+    )
+    assert response.status_code == 202
+    batch_id = response.json()["id"]
+    assert (await _wait_done(client, tenant, batch_id))["counts"]["succeeded"] == 4
+
+    async def seconds(sql: str) -> float:
+        return float(await _scalar(sql, batch_id=batch_id))
+
+    claims = await _scalar(
+        "SELECT count(DISTINCT started_at) FROM jobs WHERE batch_id = :batch_id", batch_id=batch_id
+    )
+    assert claims == 1, "the four items ran in one chunk"
+    slow = await seconds(
+        "SELECT extract(epoch FROM max(finished_at)) FROM jobs WHERE batch_id = :batch_id"
+    )
+    fast = await seconds(
+        "SELECT extract(epoch FROM max(finished_at)) FROM jobs "
+        "WHERE batch_id = :batch_id AND custom_id <> '0'"
+    )
+    assert slow - fast > 1.5  # the three fast items were written before the slow call ended

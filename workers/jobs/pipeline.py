@@ -137,13 +137,36 @@ async def _after(rt: Runtime, written: list[tuple[Claim, Outcome, Finished]]) ->
     return follow_ups
 
 
+class _Outcomes:
+    """A chunk's outcomes, written as its calls finish (group commit): what finishes while one
+    write runs goes into the next. One slow call holds back no other job's result, nor the
+    limiter slot and dispatcher round that its write frees; calls that finish together still
+    share a transaction."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._waiting: list[tuple[Claim, Outcome]] = []
+        self._writing = asyncio.Lock()
+        self.follow_ups: FollowUps = []
+
+    async def add(self, *outcomes: tuple[Claim, Outcome]) -> None:
+        self._waiting.extend(outcomes)
+        async with self._writing:
+            if not self._waiting:  # the write before this one took them
+                return
+            group, self._waiting = self._waiting, []
+            async with self._rt.engine.begin() as connection:  # two statements, no ORM session
+                written = await lifecycle.finish_many(connection, group)
+            self.follow_ups += await _after(self._rt, written)
+
+
 async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
-    """Run jobs: one claim and one outcome transaction for all of them, calls in parallel.
+    """Run jobs: one claim for all of them, calls in parallel, outcomes written as they finish.
 
     Asynchronous jobs and batch items come in chunks (the dispatcher's), an interactive job alone;
     chunks amortise Celery's per-task cost and the per-job database round trips alike. The
-    limiter's stamps are checked once the requests are built, right before the calls. A failure
-    of the outcome transaction leaves the chunk leased, and the reaper re-runs it.
+    limiter's stamps are checked once the requests are built, right before the calls. A failed
+    outcome write leaves its jobs leased, and the reaper re-runs them.
     """
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
     async with rt.engine.connect() as connection:  # one statement: no BEGIN, no COMMIT
@@ -152,14 +175,19 @@ async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
     if not claims:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
         return []
     prepared = await asyncio.gather(*(_prepare(rt, claim) for claim in claims))
-    done = [(c, p) for c, p in zip(claims, prepared, strict=True) if isinstance(p, Outcome)]
+    failed = [(c, p) for c, p in zip(claims, prepared, strict=True) if isinstance(p, Outcome)]
     ready = [(c, p) for c, p in zip(claims, prepared, strict=True) if not isinstance(p, Outcome)]
     lapsed, follow_ups = await _hand_back_lapsed(rt, [claim for claim, _ in ready])
-    ready = [(claim, r) for claim, r in ready if claim.job.id not in lapsed]
-    outcomes = await asyncio.gather(*(_call(rt, claim, r) for claim, r in ready))
-    done += [(claim, o) for (claim, _), o in zip(ready, outcomes, strict=True) if o is not None]
-    if not done:
-        return follow_ups
-    async with rt.engine.begin() as connection:  # two statements, no ORM session needed
-        written = await lifecycle.finish_many(connection, done)
-    return follow_ups + await _after(rt, written)
+    outcomes = _Outcomes(rt)
+
+    async def call(claim: Claim, request: Ready) -> None:
+        if (outcome := await _call(rt, claim, request)) is not None:
+            await outcomes.add((claim, outcome))
+
+    calls = [call(claim, r) for claim, r in ready if claim.job.id not in lapsed]
+    if failed:
+        calls.append(outcomes.add(*failed))
+    errors = [e for e in await asyncio.gather(*calls, return_exceptions=True) if e is not None]
+    if errors:  # every call ran to its end first: no orphaned task writes after we return
+        raise errors[0]
+    return follow_ups + outcomes.follow_ups
