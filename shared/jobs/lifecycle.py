@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.catalogue.service import find_model
@@ -125,24 +125,8 @@ async def release_next_in_session(session: AsyncSession, session_id: str) -> tup
     the search below, so a turn can never be left waiting on a job that has already ended.
     """
     await session.execute(select(Session.id).where(Session.id == session_id).with_for_update())
-    next_id = (
-        select(Job.id)
-        .where(Job.session_id == session_id, Job.blocked.is_(True), Job.status == "queued")
-        .order_by(Job.session_seq)
-        .limit(1)
-        .with_for_update()
-        .scalar_subquery()
-    )
-    # An interactive job was admitted under the limits by the API and goes straight to a worker;
-    # any other kind goes back to the dispatcher (enqueued_at NULL).
     result = await session.execute(
-        update(Job)
-        .where(Job.id == next_id)
-        .values(
-            blocked=False,
-            enqueued_at=case((Job.kind == "interactive", utcnow()), else_=None),
-        )
-        .returning(Job.id, Job.kind)
+        lifecycle_sql.RELEASE, {"session_ids": [session_id], "now": utcnow()}
     )
     row = result.one_or_none()
     return (row.id, row.kind) if row else None
@@ -236,7 +220,7 @@ async def finish_many(
 ) -> list[tuple[Claim, Outcome, Finished]]:
     """Write outcomes, their usage records and session turns in the caller's one transaction.
 
-    A handful of multi-row statements whatever the number of jobs; a job whose claim is no longer
+    Two statements whatever the number of jobs (`lifecycle_sql`); a job whose claim is no longer
     ours (its token changed, or it is no longer running) is left out and gets nothing written.
     """
     if not outcomes:
