@@ -30,6 +30,7 @@ from shared.batches.schemas import BatchCreateDoc
 from shared.catalogue.service import catalogue
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
+from shared.heap import freeze_startup_heap
 from shared.jobs.fresh_admission import GroupInsert
 from shared.limits.limiter import Limiter
 from shared.limits.queued import QueuedGauge, count_queued
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             queued=QueuedGauge(partial(count_queued, sessionmaker)),
             admissions=GroupInsert(engine),
         )
+        freeze_startup_heap()
         try:
             yield
         finally:

@@ -4,6 +4,7 @@ import structlog
 from celery import signals
 
 from shared.config import get_settings
+from shared.heap import freeze_startup_heap
 from shared.logs import configure_logging
 from shared.queueing import make_celery
 from workers import metrics
@@ -28,6 +29,7 @@ def _logging(**_: object) -> None:
 @signals.worker_ready.connect
 def _serve_metrics(**_: object) -> None:
     metrics.start_exporter(settings.worker_metrics_port, settings.worker_metrics_address)
+    freeze_startup_heap()
 
 
 @signals.task_prerun.connect
