@@ -1,5 +1,7 @@
 """The per-process tenancy cache against a real Redis: hits, epoch invalidation, failures."""
 
+import asyncio
+
 import pytest
 from redis.asyncio import Redis
 
@@ -73,3 +75,45 @@ async def test_without_redis_every_lookup_reaches_the_source(settings):
 
     assert load.calls == 3
     await unreachable.aclose()
+
+
+class CountingRedis(Redis):
+    """The real client against the real server, counting the epoch reads it sends."""
+
+    gets = 0
+
+    async def get(self, name):  # type: ignore[no-untyped-def, override]
+        type(self).gets += 1
+        return await super().get(name)
+
+
+async def test_requests_arriving_together_share_one_epoch_read(settings):
+    redis = CountingRedis.from_url(settings.redis_url)
+    cache: EpochCache[str] = EpochCache(redis, settings, "test")
+    load = Loader()
+    await cache.get_or_load("key:a", load)
+    before = CountingRedis.gets
+
+    values = await asyncio.gather(*(cache.get_or_load("key:a", load) for _ in range(16)))
+
+    assert values == ["principal"] * 16 and load.calls == 1
+    assert CountingRedis.gets - before == 1
+    await announce_tenancy_change(settings)
+    await cache.get_or_load("key:a", load)  # the next request reads again, and sees the change
+    assert CountingRedis.gets - before == 2 and load.calls == 2
+    await redis.aclose()
+
+
+async def test_a_cancelled_request_does_not_cancel_the_read_others_wait_for(settings):
+    redis = Redis.from_url(settings.redis_url)
+    cache: EpochCache[str] = EpochCache(redis, settings, "test")
+    load = Loader()
+    first = asyncio.create_task(cache.get_or_load("key:a", load))
+    second = asyncio.create_task(cache.get_or_load("key:a", load))
+    await asyncio.sleep(0)  # both are waiting on the same read
+    first.cancel()
+
+    assert await second == "principal"
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await redis.aclose()
