@@ -8,8 +8,15 @@ from workers.providers.base import (
     ProviderReply,
     ProviderRequest,
     Turn,
+    malformed_reply,
     stainless_errors,
 )
+
+# As in the OpenAI adapter: the client's generic `post` with our wire-format body, read as the
+# JSON the SDK parsed (`cast_to=object`). `messages.create` adds its argument transform, a
+# per-call model-deprecation check and telemetry span options, a quarter to a third of the SDK's
+# CPU per call (1.3 against 0.9-1.0 ms, 1,500 calls to the emulator, 50 in flight); auth and the
+# API version are the client's default headers either way, and errors are the SDK's exceptions.
 
 
 def _content(turn: Turn) -> list[dict[str, Any]]:
@@ -30,6 +37,23 @@ def _content(turn: Turn) -> list[dict[str, Any]]:
         {"type": "image", "source": {"type": "url", "url": image["url"]}} for image in turn.images
     ]
     return blocks
+
+
+def _reply(message: Any) -> ProviderReply:
+    """Text and tool calls of a message, from its wire format."""
+    with malformed_reply("anthropic"):
+        content = message["content"]
+        usage = message["usage"]
+        return ProviderReply(
+            text="".join(block["text"] for block in content if block["type"] == "text"),
+            tool_calls=[
+                {"id": block["id"], "name": block["name"], "arguments": dict(block["input"] or {})}
+                for block in content
+                if block["type"] == "tool_use"
+            ],
+            input_tokens=int(usage["input_tokens"]),
+            output_tokens=int(usage["output_tokens"]),
+        )
 
 
 class AnthropicProvider:
@@ -61,26 +85,15 @@ class AnthropicProvider:
                 }
                 for tool in request.tools
             ]
-        messages = [{"role": turn.role, "content": _content(turn)} for turn in request.turns]
+        body = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": turn.role, "content": _content(turn)} for turn in request.turns],
+            **kwargs,
+        }
         with stainless_errors(anthropic, "anthropic", self._key):
-            message = await self._client.messages.create(
-                model=request.model,
-                max_tokens=request.max_tokens,
-                messages=messages,  # type: ignore[arg-type]
-                **kwargs,
-            )
-        text = "".join(block.text for block in message.content if block.type == "text")
-        calls = [
-            {"id": block.id, "name": block.name, "arguments": dict(block.input or {})}  # type: ignore[union-attr]
-            for block in message.content
-            if block.type == "tool_use"
-        ]
-        return ProviderReply(
-            text=text,
-            tool_calls=calls,
-            input_tokens=message.usage.input_tokens,
-            output_tokens=message.usage.output_tokens,
-        )
+            message = await self._client.post("/v1/messages", cast_to=object, body=body)
+        return _reply(message)
 
     async def aclose(self) -> None:
         await self._client.close()

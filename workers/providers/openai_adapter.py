@@ -4,12 +4,12 @@ import json
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
 
 from workers.providers.base import (
     ProviderReply,
     ProviderRequest,
     Turn,
+    malformed_reply,
     stainless_errors,
 )
 
@@ -17,8 +17,9 @@ from workers.providers.base import (
 # whole request through the SDK's TypedDict transform, two thirds of its client CPU per call (2.6
 # against 0.9 ms per call, 2,000 calls to the emulator, 50 in flight). Our messages are already
 # plain wire-format dicts, so they go through `post` (the SDK's documented way to send a request
-# as given) with the one option `create` adds, bearer auth, and the reply is parsed into the
-# SDK's own `ChatCompletion`; errors come back as the SDK's exceptions all the same.
+# as given) with the one option `create` adds, bearer auth. The reply is read as the JSON the SDK
+# parsed (`cast_to=object`) rather than built into `ChatCompletion` models, a tenth of the call's
+# CPU for the four fields we read. Errors come back as the SDK's exceptions all the same.
 _CREATE_OPTIONS: Any = {"security": {"bearer_auth": True}}
 
 
@@ -67,6 +68,28 @@ def _turn(turn: Turn) -> list[dict[str, Any]]:
     return out
 
 
+def _reply(completion: Any) -> ProviderReply:
+    """The first choice of a chat completion, from its wire format."""
+    with malformed_reply("openai"):
+        message = completion["choices"][0]["message"]
+        calls = [
+            {
+                "id": call["id"],
+                "name": call["function"]["name"],
+                "arguments": _parse_arguments(call["function"].get("arguments")),
+            }
+            for call in message.get("tool_calls") or []
+            if call.get("type") == "function"
+        ]
+        usage = completion.get("usage") or {}
+        return ProviderReply(
+            text=message.get("content") or "",
+            tool_calls=calls,
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+        )
+
+
 class OpenAIProvider:
     name = "openai"
     needs_image_bytes = False
@@ -106,25 +129,9 @@ class OpenAIProvider:
         }
         with stainless_errors(openai, "openai", self._key):
             completion = await self._client.post(
-                "/chat/completions", cast_to=ChatCompletion, body=body, options=_CREATE_OPTIONS
+                "/chat/completions", cast_to=object, body=body, options=_CREATE_OPTIONS
             )
-        choice = completion.choices[0]
-        calls = [
-            {
-                "id": call.id,
-                "name": call.function.name,
-                "arguments": _parse_arguments(call.function.arguments),
-            }
-            for call in choice.message.tool_calls or []
-            if call.type == "function"
-        ]
-        usage = completion.usage
-        return ProviderReply(
-            text=choice.message.content or "",
-            tool_calls=calls,
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.completion_tokens if usage else 0,
-        )
+        return _reply(completion)
 
     async def aclose(self) -> None:
         await self._client.close()
