@@ -14,9 +14,8 @@ from contextlib import contextmanager
 import structlog
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from shared.jobs.lifecycle import Outcome
+from shared.jobs.lifecycle import ClaimedJob, Outcome
 from shared.metrics import scrape_registry
-from shared.models import Job
 from workers.providers.base import ProviderCallError, ProviderReply
 
 logger = structlog.get_logger(__name__)
@@ -89,7 +88,7 @@ def record_retry(provider: str, error: BaseException | None, attempt: int, wait:
     )
 
 
-def record_job_finished(job: Job, outcome: Outcome) -> None:
+def record_job_finished(job: ClaimedJob, outcome: Outcome) -> None:
     """Count (and log) a job's outcome, once: only the holder of the claim gets here."""
     JOBS_FINISHED.labels(
         kind=job.kind, status=outcome.status, error_code=outcome.error_code or ""
