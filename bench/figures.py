@@ -108,7 +108,7 @@ def figures(r: dict[str, Any]) -> list[Figure]:
         out.append(
             Figure(
                 "3",
-                "items/s at 1 s provider latency, in-flight 200",
+                "items/s at 1 s provider latency, 200 calls in flight",
                 "items/s",
                 rates,
                 "ideal 200/s",
@@ -294,7 +294,7 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         f"{plan.concurrency_items:,} items at 1 s latency, {plan.light_requests} requests per "
         f"light-load run, {plan.ingest_items:,}-item ingest, {plan.crud_assistants:,} assistants",
         "- System under test: 1 uvicorn process (API), 1 Celery worker (threads pool, "
-        "concurrency 200), beat, the emulator; DISPATCH_MAX_IN_FLIGHT=200, WORKER_CONCURRENCY=50 (sizes the worker DB pool to 10+10; see analysis), LOG_LEVEL=WARNING, "
+        "concurrency 200), beat, the emulator; WORKER_MAX_CALLS=200 (provider calls in flight), DISPATCH_MAX_IN_FLIGHT=240 (jobs handed out), WORKER_CONCURRENCY=50 (sizes the worker DB pool to 10+10; see analysis), LOG_LEVEL=WARNING, "
         "LIMIT_WINDOW_SECONDS=5 (the limiter's 'minute' is 5 s for target 7; every other company "
         "has limits far above the load). All on the same 2 cores as the load generator.",
     ]

@@ -40,7 +40,10 @@ def configure_environment(run_id: str) -> None:
         ENVIRONMENT="development",
         LOG_LEVEL="WARNING",
         LOG_JSON="false",
-        DISPATCH_MAX_IN_FLIGHT="200",
+        # 200 provider calls at once in the worker (the "in-flight limit" of target 3), and the
+        # dispatcher hands out a fifth more, which waits in the worker to replace calls as they end.
+        WORKER_MAX_CALLS="200",
+        DISPATCH_MAX_IN_FLIGHT="240",
         # The worker's DB pool is sized from this (//5, plus equal overflow): at 200 it may open
         # 80 connections, which with the API's 20 exceeds this machine's max_connections=100
         # (shared with other runs). The worker still runs 200 threads (World.WORKER_THREADS).

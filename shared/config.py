@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     reaper_interval_seconds: float = 15.0
     queued_job_requeue_seconds: float = 120.0
     worker_concurrency: int = 200
+    # Provider calls one worker process runs at once (workers/jobs/capacity.py). Set
+    # DISPATCH_MAX_IN_FLIGHT a little above workers x this, and the extra chunks wait in the
+    # workers, ready to start as calls end, rather than for a dispatcher round.
+    worker_max_calls: int = Field(default=200, ge=1)
     # The worker's database pool (and as many again in overflow): transactions are short, one
     # claim and one outcome per chunk, so this does not grow with the worker's threads.
     worker_database_pool_size: int = 10

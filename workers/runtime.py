@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.limits.limiter import Limiter
+from workers.jobs.capacity import CallCapacity
 from workers.providers.base import Provider
 from workers.providers.registry import build_providers
 
@@ -38,6 +39,7 @@ class Runtime:
         self.redis = Redis.from_url(settings.redis_url)
         self.limiter = Limiter(self.redis, settings)
         self.providers: dict[str, Provider] = build_providers(settings)
+        self.capacity = CallCapacity(settings.worker_max_calls)
         self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:

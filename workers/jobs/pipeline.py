@@ -19,6 +19,7 @@ from shared.notifications import publish_jobs_done
 from workers import metrics
 from workers.jobs.attachments import fetch_image
 from workers.jobs.calls import ClaimLost, call_provider
+from workers.jobs.capacity import Room
 from workers.jobs.conversation import build_request
 from workers.providers.base import Provider, ProviderCallError, ProviderRequest
 from workers.runtime import Runtime
@@ -161,13 +162,37 @@ class _Outcomes:
 
 
 async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
-    """Run jobs: one claim for all of them, calls in parallel, outcomes written as they finish.
+    """Run jobs: one claim per part (usually the whole chunk), calls in parallel, outcomes written
+    as they finish.
 
     Asynchronous jobs and batch items come in chunks (the dispatcher's), an interactive job alone;
     chunks amortise Celery's per-task cost and the per-job database round trips alike. The
     limiter's stamps are checked once the requests are built, right before the calls. A failed
-    outcome write leaves its jobs leased, and the reaper re-runs them.
+    outcome write leaves its jobs leased, and the reaper re-runs them. The chunk first waits for
+    room among the process's provider calls (`capacity`), and runs in parts as room appears,
+    each part claimed once it may call; the room is given back call by call.
     """
+    parts: list[asyncio.Task[FollowUps]] = []
+    rest = list(job_ids)
+    while rest:
+        room = await rt.capacity.take(len(rest))
+        part, rest = rest[: room.held], rest[room.held :]
+        parts.append(asyncio.create_task(_execute(rt, part, room)))
+    results = await asyncio.gather(*parts, return_exceptions=True)
+    errors = [result for result in results if isinstance(result, BaseException)]
+    if errors:  # every part ran to its end first
+        raise errors[0]
+    return [follow_up for result in results if isinstance(result, list) for follow_up in result]
+
+
+async def _execute(rt: Runtime, job_ids: list[str], room: Room) -> FollowUps:
+    try:
+        return await _execute_part(rt, job_ids, room)
+    finally:
+        room.release_all()
+
+
+async def _execute_part(rt: Runtime, job_ids: list[str], room: Room) -> FollowUps:
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
     async with rt.engine.connect() as connection:  # one statement: no BEGIN, no COMMIT
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -181,10 +206,15 @@ async def execute_chunk(rt: Runtime, job_ids: list[str]) -> FollowUps:
     outcomes = _Outcomes(rt)
 
     async def call(claim: Claim, request: Ready) -> None:
-        if (outcome := await _call(rt, claim, request)) is not None:
+        try:
+            outcome = await _call(rt, claim, request)
+        finally:
+            room.release_one()  # the provider is done: the next waiting chunk may start
+        if outcome is not None:
             await outcomes.add((claim, outcome))
 
     calls = [call(claim, r) for claim, r in ready if claim.job.id not in lapsed]
+    room.keep(len(calls))  # jobs gone, failed before calling or handed back call nothing
     if failed:
         calls.append(outcomes.add(*failed))
     errors = [e for e in await asyncio.gather(*calls, return_exceptions=True) if e is not None]

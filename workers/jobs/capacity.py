@@ -1,0 +1,75 @@
+"""How many provider calls one worker process runs at once (`WORKER_MAX_CALLS`).
+
+The dispatcher may hand the fleet a little more than the workers call at once
+(`DISPATCH_MAX_IN_FLIGHT` above workers x `WORKER_MAX_CALLS`): the extra chunks wait here, already
+delivered, and start the moment calls end. Without that, every finished call left its slot empty
+for a dispatcher round, a Celery delivery and a claim. A chunk waits for room first come, first
+served, and takes what is free (up to its size): its jobs run in parts as room appears, each part
+claimed only once it may call, so a waiting job is still `queued` in PostgreSQL (no lease runs, no
+limiter stamp ages). Each call gives its room back as it ends.
+"""
+
+import asyncio
+from collections import deque
+
+
+class CallCapacity:
+    """A counting gate whose waiters are served in arrival order, each with what is free."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._free = self.limit
+        self._waiting: deque[tuple[int, asyncio.Future[int]]] = deque()
+
+    @property
+    def free(self) -> int:
+        return self._free
+
+    async def take(self, count: int) -> "Room":
+        """Room for between 1 and `count` calls, as soon as any is free and no one is ahead."""
+        count = max(count, 1)
+        if not self._waiting and self._free > 0:
+            granted = min(count, self._free)
+            self._free -= granted
+            return Room(self, granted)
+        grant: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((count, grant))
+        try:
+            return Room(self, await grant)
+        except asyncio.CancelledError:
+            if grant.done() and not grant.cancelled():  # granted as it was cancelled
+                self._give_back(grant.result())
+            raise
+
+    def _give_back(self, count: int) -> None:
+        self._free += count
+        while self._waiting and self._free > 0:
+            wanted, grant = self._waiting.popleft()
+            if grant.done():  # its waiter was cancelled
+                continue
+            granted = min(wanted, self._free)
+            self._free -= granted
+            grant.set_result(granted)
+
+
+class Room:
+    """Room held for some of a chunk's calls: given back one call at a time, the rest at the end."""
+
+    def __init__(self, capacity: CallCapacity, held: int) -> None:
+        self._capacity = capacity
+        self.held = held
+
+    def release_one(self) -> None:
+        if self.held > 0:
+            self.held -= 1
+            self._capacity._give_back(1)
+
+    def keep(self, count: int) -> None:
+        """Give back all but `count` (the calls the part will actually make)."""
+        extra = self.held - max(count, 0)
+        if extra > 0:
+            self.held -= extra
+            self._capacity._give_back(extra)
+
+    def release_all(self) -> None:
+        self.keep(0)
