@@ -7,45 +7,28 @@ in turn, so a company with 50,000 waiting items gets the same share of the fleet
 The round stops at the fleet-wide in-flight cap, which keeps worker slots free for interactive
 requests (those skip the dispatcher: the API admits them under the limits itself).
 
-A company's quantum costs three round trips whatever its size: one locking SELECT, one limiter
-call admitting a prefix of it, one UPDATE marking what was admitted as dispatched.
+A round starts with one statement (the jobs in flight, the waiting companies and their limits);
+a company's quantum then costs three round trips whatever its size: one locking SELECT, one
+limiter call admitting a prefix of it, one UPDATE marking what was admitted as dispatched.
 """
 
 import random
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import Settings
 from shared.db import utcnow
+from shared.jobs import dispatch_sql
 from shared.limits.limiter import Limiter
 from shared.limits.service import effective, estimate_tokens
-from shared.models import Assistant, Company, Job
+from shared.models import Job
 
 # `NOT blocked`, as in the partial index ix_jobs_pending: the planner can't prove that `blocked IS
 # false` implies it, and without the index each round read the company's whole job history.
+# (The dispatcher's own statements are SQL text: `dispatch_sql`.)
 PENDING = (Job.status == "queued", Job.enqueued_at.is_(None), ~Job.blocked)
-
-# The companies with waiting jobs, by skipping through the pending index one company at a time
-# (a loose index scan): its cost grows with the number of companies, not of waiting jobs.
-WAITING_COMPANIES = text(
-    """
-    WITH RECURSIVE waiting(company_id) AS (
-        (SELECT company_id FROM jobs
-          WHERE status = 'queued' AND enqueued_at IS NULL AND NOT blocked
-          ORDER BY company_id LIMIT 1)
-        UNION ALL
-        SELECT (SELECT j.company_id FROM jobs j
-                 WHERE j.status = 'queued' AND j.enqueued_at IS NULL AND NOT j.blocked
-                   AND j.company_id > waiting.company_id
-                 ORDER BY j.company_id LIMIT 1)
-          FROM waiting WHERE waiting.company_id IS NOT NULL
-    )
-    SELECT company_id FROM waiting WHERE company_id IS NOT NULL
-    """
-)
 
 
 @dataclass
@@ -57,34 +40,20 @@ class Round:
 
 
 async def in_flight(session: AsyncSession) -> int:
-    query = select(func.count()).where(
-        Job.kind != "interactive",
-        Job.status.in_(("queued", "running")),
-        Job.enqueued_at.is_not(None),
-    )
-    return (await session.execute(query)).scalar_one()
+    return (await session.execute(dispatch_sql.IN_FLIGHT)).scalar_one()
 
 
 async def _next_jobs(
     session: AsyncSession, company_id: str, take: int
 ) -> list[tuple[str, str, int]]:
-    rows = await session.execute(
-        select(
-            Job.id,
-            Job.kind,
-            Job.max_tokens,
-            func.length(Job.input["userInput"].astext),
-            func.length(Assistant.llm_prompt),
-        )
-        .join(Assistant, Assistant.id == Job.assistant_id)
-        .where(Job.company_id == company_id, *PENDING)
-        .order_by(Job.created_at)
-        .limit(take)
-        .with_for_update(of=Job, skip_locked=True)
-    )
+    rows = await session.execute(dispatch_sql.NEXT_JOBS, {"company_id": company_id, "take": take})
     return [
-        (job_id, kind, estimate_tokens((prompt_len or 0) + (input_len or 0), max_tokens))
-        for job_id, kind, max_tokens, input_len, prompt_len in rows
+        (
+            row.id,
+            row.kind,
+            estimate_tokens((row.prompt_chars or 0) + (row.input_chars or 0), row.max_tokens),
+        )
+        for row in rows
     ]
 
 
@@ -98,14 +67,14 @@ def _chunks(granted: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
 async def dispatch_round(session: AsyncSession, limiter: Limiter, settings: Settings) -> Round:
     """One fair pass; the caller commits, then sends the granted jobs."""
     result = Round()
-    headroom = settings.dispatch_max_in_flight - await in_flight(session)
-    companies = list((await session.execute(WAITING_COMPANIES)).scalars())
-    result.waiting_companies = len(companies)
-    if headroom <= 0 or not companies:
+    rows = (await session.execute(dispatch_sql.START)).all()
+    result.waiting_companies = len(rows)
+    headroom = settings.dispatch_max_in_flight - (rows[0].in_flight if rows else 0)
+    if headroom <= 0 or not rows:
         return result
+    limits = {row.company_id: effective(row, settings) for row in rows}
+    companies = list(limits)
     random.shuffle(companies)
-    rows = await session.execute(select(Company).where(Company.id.in_(companies)))
-    limits = {company.id: effective(company, settings) for company in rows.scalars()}
     quantum = max(1, settings.dispatch_chunk_size)
     active = companies
     while headroom > 0 and active:
@@ -121,10 +90,8 @@ async def dispatch_round(session: AsyncSession, limiter: Limiter, settings: Sett
             granted = [(job_id, kind) for job_id, kind, _ in candidates[:admitted]]
             if granted:  # no longer pending: the next pass of this round must not take them again
                 await session.execute(
-                    update(Job)
-                    .where(Job.id.in_([job_id for job_id, _ in granted]))
-                    .values(enqueued_at=utcnow())
-                    .execution_options(synchronize_session=False)
+                    dispatch_sql.MARK_DISPATCHED,
+                    {"ids": [job_id for job_id, _ in granted], "now": utcnow()},
                 )
                 result.granted.extend(granted)
                 result.chunks.extend(_chunks(granted))

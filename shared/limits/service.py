@@ -1,6 +1,8 @@
 """Effective limits of a company (its overrides over the plan's defaults) and token estimates."""
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import Settings
@@ -11,7 +13,8 @@ CHARS_PER_TOKEN = 4
 DEFAULT_OUTPUT_RESERVE = 4_096
 
 
-def effective(company: Company | None, settings: Settings) -> Limits:
+def effective(company: Company | Row[Any] | None, settings: Settings) -> Limits:
+    """The company's limits (a row with its limit columns will do), its plan's where unset."""
     return Limits(
         rpm=(company and company.rpm_limit) or settings.default_rpm_limit,
         tpm=(company and company.tpm_limit) or settings.default_tpm_limit,
