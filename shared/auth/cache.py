@@ -5,9 +5,9 @@ the answers in memory, stamped with a *tenancy epoch* held in Redis: revoking a 
 company's limits bumps the epoch after its commit, and the next request of every process sees the
 new epoch (one Redis GET, far cheaper than the database query) and starts from an empty cache. So
 a revocation takes effect at once, not after a TTL. Requests that arrive while a GET is on its way
-share its answer rather than sending their own (a third of the per-request cost of a cached read
-under load); so a request may be answered under the epoch of up to one round trip before it
-arrived, never older. Only successful lookups are cached (an unknown
+share its answer rather than sending their own (one GET per request was an eighth of the API's CPU
+under the CRUD benchmark); so a request may be answered under the epoch read by a GET sent just
+before it arrived, never an older one. Only successful lookups are cached (an unknown
 key always reaches the database, and a new key works at once). If Redis does not answer, the cache
 is bypassed rather than trusted.
 """

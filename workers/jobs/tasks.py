@@ -33,8 +33,8 @@ DISPATCH_LOCK_SECONDS = 10.0
 # limits that refused a company free up with time, not with an event.
 DISPATCH_IDLE_SECONDS = 0.25
 # Rounds start at least this far apart. Under load every finished chunk wakes the dispatcher, and
-# back-to-back rounds each handed out a few freed slots for a full round's statements (a fifth of
-# a worker's event loop at 200 calls in flight). The jobs handed out beyond the workers' calls
+# back-to-back rounds each handed out a few freed slots for a full round's statements (12-17% of
+# a worker's event loop in a batch drain, py-spy). The jobs handed out beyond the workers' calls
 # (DISPATCH_MAX_IN_FLIGHT above WORKER_MAX_CALLS) cover the gap.
 DISPATCH_GAP_SECONDS = 0.05
 

@@ -15,7 +15,7 @@ from workers.providers.base import (
 # As in the OpenAI adapter: the client's generic `post` with our wire-format body, read as the
 # JSON the SDK parsed (`cast_to=object`). `messages.create` adds its argument transform, a
 # per-call model-deprecation check and telemetry span options, a quarter to a third of the SDK's
-# CPU per call (1.3 against 0.9-1.0 ms, 1,500 calls to the emulator, 50 in flight); auth and the
+# CPU per call (1.3-1.5 against 0.9-1.2 ms, 1,500 calls to the emulator, 50 in flight); auth and the
 # API version are the client's default headers either way, and errors are the SDK's exceptions.
 
 
