@@ -289,7 +289,8 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         "## Set-up",
         "",
         *machine(),
-        f"- PostgreSQL server {r.get('server_version', 'n/a')}",
+        f"- PostgreSQL server {r.get('server_version', 'n/a')}, autovacuum "
+        f"{r.get('autovacuum', 'n/a')} (off slows long drains: see docs/operations.md)",
         f"- Command: `{command}`; took {r['elapsed']:.0f} s; load generator: {r['tool']} "
         "(light-load latency always by bench/loadgen.py, the same client for product and "
         "baseline)",

@@ -172,6 +172,7 @@ def main() -> int:
             crud_tenant = world.add_tenant("crud")
             results["crud"] = scenarios.crud(world, load, plan, crud_tenant, {})
         results["server_version"] = world.sql("SHOW server_version")[0][0]
+        results["autovacuum"] = world.sql("SHOW autovacuum")[0][0]
     except Exception as exc:  # write what was measured, and say where it stopped
         import traceback
 

@@ -18,3 +18,20 @@ async def test_models_match_the_migrated_database(database):
     finally:
         await engine.dispose()
     assert differences == []
+
+
+async def test_the_jobs_table_is_vacuumed_after_a_fiftieth_of_it_changes(database):
+    engine = create_engine(get_settings(), pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            options = (
+                await connection.exec_driver_sql(
+                    "SELECT reloptions FROM pg_class WHERE relname = 'jobs' AND relkind = 'r'"
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    assert set(options or []) >= {
+        "autovacuum_vacuum_scale_factor=0.02",
+        "autovacuum_analyze_scale_factor=0.02",
+    }
