@@ -67,6 +67,7 @@ def _chunks(granted: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
 async def dispatch_round(session: AsyncSession, limiter: Limiter, settings: Settings) -> Round:
     """One fair pass; the caller commits, then sends the granted jobs."""
     result = Round()
+    await session.execute(dispatch_sql.ORDERED_SCANS)
     rows = (await session.execute(dispatch_sql.START)).all()
     result.waiting_companies = len(rows)
     headroom = settings.dispatch_max_in_flight - (rows[0].in_flight if rows else 0)
