@@ -101,7 +101,11 @@ async def test_a_lost_queue_message_is_sent_again_by_the_reaper(
 
     assert job["status"] == "succeeded", job
     assert len(emu.requests(contains=text)) == 1
-    assert (await job_row(job_id)).deliveries == 1
+    row = await job_row(job_id)
+    # One provider attempt. A second delivery is the limiter's hand-back, when the re-sent task
+    # reached the new worker after the admission's window had passed (the worker's start-up and
+    # the reaper's delay decide that): the job went back through the dispatcher once, uncalled.
+    assert row.attempts == 1 and row.deliveries in (1, 2)
     assert await usage_count(job_id) == 1
 
 
