@@ -29,6 +29,10 @@ def _logging(**_: object) -> None:
 @signals.worker_ready.connect
 def _serve_metrics(**_: object) -> None:
     metrics.start_exporter(settings.worker_metrics_port, settings.worker_metrics_address)
+
+
+@signals.worker_ready.connect
+def _freeze_startup_heap(**_: object) -> None:
     freeze_startup_heap()
 
 
