@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # DISPATCH_MAX_IN_FLIGHT a little above workers x this, and the extra chunks wait in the
     # workers, ready to start as calls end, rather than for a dispatcher round.
     worker_max_calls: int = Field(default=200, ge=1)
+    # A chunk waiting for call room starts once this many calls are free (or all it has left),
+    # so it runs in a few parts rather than one claim and one outcome write per job.
+    worker_min_part: int = Field(default=10, ge=1)
+    # An outcome write waits this long at most for the rest of its part's calls, so that calls
+    # ending together share one transaction (workers/jobs/pipeline.py).
+    worker_outcome_linger_seconds: float = Field(default=0.01, ge=0, le=1)
     # The worker's database pool (and as many again in overflow): transactions are short, one
     # claim and one outcome per chunk, so this does not grow with the worker's threads.
     worker_database_pool_size: int = 10

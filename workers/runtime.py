@@ -39,7 +39,7 @@ class Runtime:
         self.redis = Redis.from_url(settings.redis_url)
         self.limiter = Limiter(self.redis, settings)
         self.providers: dict[str, Provider] = build_providers(settings)
-        self.capacity = CallCapacity(settings.worker_max_calls)
+        self.capacity = CallCapacity(settings.worker_max_calls, settings.worker_min_part)
         self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:

@@ -7,33 +7,49 @@ for a dispatcher round, a Celery delivery and a claim. A chunk waits for room fi
 served, and takes what is free (up to its size): its jobs run in parts as room appears, each part
 claimed only once it may call, so a waiting job is still `queued` in PostgreSQL (no lease runs, no
 limiter stamp ages). Each call gives its room back as it ends.
+
+A waiting chunk starts once `WORKER_MIN_PART` calls (or all it has left) are free, not at the
+first free one. Calls end one by one, and granting each to the head chunk split it into parts of
+one job, each with its own claim, limiter round trip and outcome transaction: at 1 s provider
+latency, 480 of 680 claims in a bench run were of a single job.
+
+Interactive jobs (someone waits on the HTTP request) wait ahead of every chunk.
 """
 
 import asyncio
 from collections import deque
 
+Waiter = tuple[int, asyncio.Future[int]]
+
 
 class CallCapacity:
-    """A counting gate whose waiters are served in arrival order, each with what is free."""
+    """A counting gate whose waiters are served in arrival order (urgent ones first), each with
+    what is free once enough is."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, min_part: int = 1) -> None:
         self.limit = max(1, limit)
+        self.min_part = min(max(1, min_part), self.limit)  # never more than can ever be free
         self._free = self.limit
-        self._waiting: deque[tuple[int, asyncio.Future[int]]] = deque()
+        self._urgent: deque[Waiter] = deque()
+        self._waiting: deque[Waiter] = deque()
 
     @property
     def free(self) -> int:
         return self._free
 
-    async def take(self, count: int) -> "Room":
-        """Room for between 1 and `count` calls, as soon as any is free and no one is ahead."""
+    def _enough(self, count: int) -> bool:
+        return self._free >= min(count, self.min_part)
+
+    async def take(self, count: int, *, urgent: bool = False) -> "Room":
+        """Room for between 1 and `count` calls, as soon as enough is free and no one is ahead."""
         count = max(count, 1)
-        if not self._waiting and self._free > 0:
+        ahead = self._urgent if urgent else (self._urgent or self._waiting)
+        if not ahead and self._enough(count):
             granted = min(count, self._free)
             self._free -= granted
             return Room(self, granted)
         grant: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._waiting.append((count, grant))
+        (self._urgent if urgent else self._waiting).append((count, grant))
         try:
             return Room(self, await grant)
         except asyncio.CancelledError:
@@ -43,13 +59,18 @@ class CallCapacity:
 
     def _give_back(self, count: int) -> None:
         self._free += count
-        while self._waiting and self._free > 0:
-            wanted, grant = self._waiting.popleft()
-            if grant.done():  # its waiter was cancelled
-                continue
-            granted = min(wanted, self._free)
-            self._free -= granted
-            grant.set_result(granted)
+        for queue in (self._urgent, self._waiting):
+            while queue:
+                wanted, grant = queue[0]
+                if grant.done():  # its waiter was cancelled
+                    queue.popleft()
+                    continue
+                if not self._enough(wanted):
+                    return  # the head waits for more; no one overtakes it
+                queue.popleft()
+                granted = min(wanted, self._free)
+                self._free -= granted
+                grant.set_result(granted)
 
 
 class Room:

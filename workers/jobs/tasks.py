@@ -52,7 +52,7 @@ def _send(follow_ups: FollowUps) -> None:
 def execute(job_id: str) -> None:
     """Run one job. Safe to deliver twice: the claim lets only one delivery write an outcome."""
     rt = runtime()
-    _send(rt.run(execute_chunk(rt, [job_id])))
+    _send(rt.run(execute_chunk(rt, [job_id], urgent=True)))
 
 
 @app.task(name=EXECUTE_MANY_TASK)
