@@ -129,6 +129,9 @@ FINISH = text(
 
 # Unblock each locked session's next waiting job (lowest turn number). Returns (session id,
 # job id, kind); an interactive job goes straight to a worker, any other kind to the dispatcher.
+# `(status || '')` as in CLAIM: with statistics that saw nothing queued, the planner read every
+# queued job's entry in ix_jobs_company_queued (52,041 with a 50,000-item batch waiting) rather
+# than the session's few in ix_jobs_session_seq.
 RELEASE = text(
     """
     UPDATE jobs
@@ -139,7 +142,7 @@ RELEASE = text(
           FROM unnest(CAST(:session_ids AS text[])) AS s(id)
          CROSS JOIN LATERAL (
             SELECT j.id FROM jobs j
-             WHERE j.session_id = s.id AND j.blocked AND j.status = 'queued'
+             WHERE j.session_id = s.id AND j.blocked AND (j.status || '') = 'queued'
              ORDER BY j.session_seq
              LIMIT 1
                FOR UPDATE

@@ -83,3 +83,15 @@ async def test_the_claim_finds_its_jobs_by_primary_key(stale):
     plan = await _plan(stale, claim, ids, "t" * 32, now, now + timedelta(minutes=1))
 
     assert "pk_jobs" in plan and "ix_jobs_open" not in plan, plan
+
+
+async def test_a_sessions_next_turn_is_found_by_the_session_index(stale):
+    """An interactive outcome unblocks its session's next turn. Through a partial index on
+    status the statement read every queued job's entry (52,041 with a 50,000-item batch queued,
+    2.5 ms of PostgreSQL's CPU per interactive job)."""
+    release = _numbered(str(lifecycle_sql.RELEASE), ["now", "session_ids"])
+
+    plan = await _plan(stale, release, datetime.now(UTC), ["s" * 24])
+
+    assert "ix_jobs_session_seq" in plan, plan
+    assert "ix_jobs_company_queued" not in plan and "ix_jobs_pending" not in plan, plan
