@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -64,6 +65,14 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         yield raw.driver_connection
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection on which each statement is its own transaction, for work that is one
+    statement: it goes without BEGIN and COMMIT round trips."""
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def utcnow() -> datetime:

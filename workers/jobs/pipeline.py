@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from shared.db import unit_of_work
+from shared.db import autocommit, unit_of_work
 from shared.jobs import lifecycle
 from shared.jobs.dispatch import wake_dispatcher
 from shared.jobs.lifecycle import Claim, Finished, Outcome
@@ -172,7 +172,11 @@ class _Outcomes:
                 async with asyncio.timeout(self._rt.settings.worker_outcome_linger_seconds):
                     await self._all_reported.wait()
             group, self._waiting = self._waiting, []
-            async with self._rt.engine.begin() as connection:  # two statements, no ORM session
+            # Turns of sessions need FINISH and RELEASE in one transaction; without sessions
+            # (batch items) FINISH alone is the transaction: no BEGIN and COMMIT round trips.
+            sessions = any(claim.job.session_id for claim, _ in group)
+            engine = self._rt.engine
+            async with engine.begin() if sessions else autocommit(engine) as connection:
                 written = await lifecycle.finish_many(connection, group)
             self.follow_ups += await _after(self._rt, written)
 
@@ -211,9 +215,8 @@ async def _execute(rt: Runtime, job_ids: list[str], room: Room) -> FollowUps:
 
 async def _execute_part(rt: Runtime, job_ids: list[str], room: Room) -> FollowUps:
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
-    async with rt.engine.connect() as connection:  # one statement: no BEGIN, no COMMIT
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        claims = await lifecycle.claim_many(autocommit, job_ids, lease)
+    async with autocommit(rt.engine) as connection:  # one statement: no BEGIN, no COMMIT
+        claims = await lifecycle.claim_many(connection, job_ids, lease)
     if not claims:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
         return []
     prepared = await asyncio.gather(*(_prepare(rt, claim) for claim in claims))
