@@ -22,7 +22,7 @@ class Plan:
     duration: float = 8.0  # seconds per HTTP load run
     noop_tasks: int = 5000
     pipeline_batch: int = 4000
-    concurrency_items: int = 4000  # 20 waves of 200: the first and last wave weigh less
+    concurrency_items: int = 4000  # 20 waves of 200: the first and last waves weigh little
     light_requests: int = 300
     ingest_items: int = 50_000
     crud_assistants: int = 100_000
