@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
@@ -25,15 +26,22 @@ from workers.providers.registry import build_providers
 T = TypeVar("T")
 
 
+def worker_engine(settings: Settings) -> AsyncEngine:
+    """Short transactions only, one claim and one outcome per chunk: a few connections serve
+    hundreds of in-flight calls (sized on its own, not from the thread count). Planned at every
+    execution: the jobs table's size swings with every batch (`create_engine`)."""
+    return create_engine(
+        settings, pool_size=settings.worker_database_pool_size, plan_every_execution=True
+    )
+
+
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="worker-io", daemon=True)
         self._thread.start()
-        # Short transactions only, one claim and one outcome per chunk: a few connections serve
-        # hundreds of in-flight calls (sized on its own, not from the thread count).
-        self.engine = create_engine(settings, pool_size=settings.worker_database_pool_size)
+        self.engine = worker_engine(settings)
         self.stopping = False  # set at warm shutdown: long-running loops (the dispatcher) end
         self.sessionmaker = create_sessionmaker(self.engine)
         self.redis = Redis.from_url(settings.redis_url)

@@ -12,11 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 
 from shared.config import get_settings
 from shared.database_admin import create_database_if_missing, drop_database
+from shared.db import create_engine
 from shared.jobs import dispatch_sql, lifecycle_sql
 from shared.migrations.runner import upgrade
+from workers.runtime import worker_engine
 
 COMPANY, ASSISTANT = "c" * 24, "a" * 24
 
@@ -95,3 +98,30 @@ async def test_a_sessions_next_turn_is_found_by_the_session_index(stale):
 
     assert "ix_jobs_session_seq" in plan, plan
     assert "ix_jobs_company_queued" not in plan and "ix_jobs_pending" not in plan, plan
+
+
+async def _generic_plans(engine, sql: str) -> int:  # type: ignore[no-untyped-def]
+    """Run one prepared statement ten times on one pooled connection, as a worker would, and
+    count the generic plans PostgreSQL used for it."""
+    async with engine.connect() as connection:
+        for _ in range(10):
+            await connection.execute(text(sql), {"id": "nothing-here"})
+        counts = await connection.execute(
+            text("SELECT generic_plans FROM pg_prepared_statements WHERE statement = :sql"),
+            {"sql": sql.replace(":id", "$1")},
+        )
+        return int(counts.scalar_one())
+
+
+async def test_worker_connections_plan_every_execution_for_the_table_as_it_is(settings):
+    sql = "SELECT id FROM jobs WHERE id = :id AND (status || '') = 'running'"
+    worker, api = (
+        worker_engine(settings),
+        create_engine(settings, pool_size=1),
+    )
+    try:
+        assert await _generic_plans(worker, sql) == 0
+        assert await _generic_plans(api, sql) > 0  # the default the worker must not keep
+    finally:
+        await worker.dispose()
+        await api.dispose()
