@@ -294,7 +294,7 @@ def seed_assistants(world: World, tenant: Any, count: int) -> list[str]:
         tenant.company_id,
         count,
     )
-    world.sql("ANALYZE assistants")
+    world.sql("VACUUM ANALYZE assistants")
     rows = world.sql(
         "SELECT id FROM assistants WHERE company_id = $1 ORDER BY random() LIMIT 500",
         tenant.company_id,
