@@ -109,6 +109,7 @@ def main() -> int:
             "pipeline_batch",
             "concurrency_items",
             "light_requests",
+            "isolation_requests",
             "ingest_items",
             "crud_assistants",
         ):
