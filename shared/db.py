@@ -38,11 +38,11 @@ def create_engine(
     settings: Settings, pool_size: int | None = None, *, plan_every_execution: bool = False
 ) -> AsyncEngine:
     """`plan_every_execution` is for the workers: after five runs of a prepared statement a
-    pooled connection keeps one generic plan until the table's next ANALYZE, and the jobs table
-    swings from a few rows to 50,000 within a second of a batch arriving. A plan kept from when
-    it was small scans the whole table for a claim by primary key (measured: 10 ms on the
-    server against 0.3 for the same statement freshly planned, on every interactive job while
-    a batch drains). Planning each execution costs a fraction of a millisecond."""
+    pooled connection may switch to one generic plan, kept until the table's next ANALYZE, and
+    the jobs table swings from a few rows to 50,000 within a second of a batch arriving. A plan
+    kept from when it was small scans the whole table for a claim by primary key (measured: 10
+    ms on the server against 0.3 for the same statement freshly planned, on every interactive
+    job while a batch drains). Planning each execution costs a fraction of a millisecond."""
     server_settings = {"plan_cache_mode": "force_custom_plan"} if plan_every_execution else {}
     return create_async_engine(
         settings.database_url,

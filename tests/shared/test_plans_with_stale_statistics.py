@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.config import get_settings
 from shared.database_admin import create_database_if_missing, drop_database
@@ -100,7 +101,7 @@ async def test_a_sessions_next_turn_is_found_by_the_session_index(stale):
     assert "ix_jobs_company_queued" not in plan and "ix_jobs_pending" not in plan, plan
 
 
-async def _generic_plans(engine, sql: str) -> int:  # type: ignore[no-untyped-def]
+async def _generic_plans(engine: AsyncEngine, sql: str) -> int:
     """Run one prepared statement ten times on one pooled connection, as a worker would, and
     count the generic plans PostgreSQL used for it."""
     async with engine.connect() as connection:
