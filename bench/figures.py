@@ -297,7 +297,8 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         f"- Plan: {plan.runs} runs per figure, {plan.duration:.0f} s per HTTP load run, "
         f"{plan.noop_tasks:,} no-op tasks, {plan.pipeline_batch:,}-item pipeline batches, "
         f"{plan.concurrency_items:,} items at 1 s latency, {plan.light_requests} requests per "
-        f"light-load run ({plan.isolation_requests} for target 6), {plan.ingest_items:,}-item ingest, {plan.crud_assistants:,} assistants "
+        f"light-load run ({plan.isolation_requests} for target 6), "
+        f"{plan.ingest_items:,}-item ingest, {plan.crud_assistants:,} assistants "
         "(seeded by SQL, then VACUUM ANALYZE, as autovacuum leaves a table)",
         "- System under test: 1 uvicorn process (API), 1 Celery worker (threads pool, "
         "concurrency 200), beat, the emulator; WORKER_MAX_CALLS=200 (provider calls in flight), DISPATCH_MAX_IN_FLIGHT=240 (jobs handed out), WORKER_CONCURRENCY=50 (sizes the worker DB pool to 10+10; see analysis), LOG_LEVEL=WARNING, "

@@ -3,6 +3,8 @@
 Statistics taken while every job had finished estimate one row for each partial index on status;
 a large batch arriving then must still be dispatched and claimed through the right indexes. The
 test builds that state in a database of its own (its ANALYZE must not change other tests' plans).
+A plan a pooled connection kept from an earlier, smaller table is the same trap: the workers'
+connections must keep none (the last test).
 """
 
 import asyncio
