@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import httpx
+import uvloop
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,7 +39,7 @@ def worker_engine(settings: Settings) -> AsyncEngine:
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.loop = asyncio.new_event_loop()
+        self.loop = uvloop.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="worker-io", daemon=True)
         self._thread.start()
         self.engine = worker_engine(settings)

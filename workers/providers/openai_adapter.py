@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import openai
+import orjson
 
 from workers.providers.base import (
     ProviderReply,
@@ -20,6 +21,9 @@ from workers.providers.base import (
 # as given) with the one option `create` adds, bearer auth. The reply is read as the JSON the SDK
 # parsed (`cast_to=object`) rather than built into `ChatCompletion` models, a seventh of the
 # call's CPU (1.5 against 1.3 ms per call). Errors come back as the SDK's exceptions all the same.
+# The body goes as `content` (bytes from orjson, not the SDK's json encoder) to the endpoint's
+# absolute URL (the SDK joins a relative path onto `base_url` for every call): together a tenth of
+# the SDK's CPU per call in a batch drain (py-spy).
 _CREATE_OPTIONS: Any = {"security": {"bearer_auth": True}}
 
 
@@ -105,6 +109,7 @@ class OpenAIProvider:
             # which at hundreds of calls in flight costs more CPU than the call itself.
             http_client=openai.DefaultAioHttpClient(timeout=timeout),
         )
+        self._url = str(self._client.base_url.join("chat/completions"))
 
     async def complete(self, request: ProviderRequest) -> ProviderReply:
         kwargs: dict[str, Any] = {}
@@ -129,7 +134,7 @@ class OpenAIProvider:
         }
         with stainless_errors(openai, "openai", self._key):
             completion = await self._client.post(
-                "/chat/completions", cast_to=object, body=body, options=_CREATE_OPTIONS
+                self._url, cast_to=object, content=orjson.dumps(body), options=_CREATE_OPTIONS
             )
         return _reply(completion)
 
