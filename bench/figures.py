@@ -192,20 +192,37 @@ def figures(r: dict[str, Any]) -> list[Figure]:
         )
         drain = iso["drain"]
         if noop:
+            # The whole drain shares the machine with target 6's interactive load for its first
+            # part; the no-op baseline drains alone. Judged: the part that drains alone too.
             out.append(
                 Figure(
                     "2",
-                    "batch items completed, 50k batch (1 run)",
+                    "batch items completed, 50k batch, whole drain (1 run)",
                     "items/s",
                     [drain["rate"]],
                     "no-op drain (c)",
                     noop,
-                    ">= 1.0x no-op",
-                    drain["rate"] / median(noop) >= 1.0,
                     note=f"{drain['succeeded']:,}/{drain['total']:,} succeeded "
-                    f"(timed out: {drain['timed_out']})",
+                    f"(timed out: {drain['timed_out']}); target 6's interactive runs share "
+                    "the machine for its first part, so not judged",
                 )
             )
+            alone = drain.get("alone")
+            if alone:
+                out.append(
+                    Figure(
+                        "2",
+                        "batch items completed, 50k batch, after the interactive runs",
+                        "items/s",
+                        [alone["rate"]],
+                        "no-op drain (c)",
+                        noop,
+                        ">= 1.0x no-op",
+                        alone["rate"] / median(noop) >= 1.0,
+                        note=f"{alone['succeeded']:,} items in the last "
+                        f"{alone['span']:.1f} s of the drain, nothing else running",
+                    )
+                )
         s, m, e = iso["rss"]
         out.append(
             Figure(

@@ -265,12 +265,30 @@ def isolation(
             f"{busy[run]['p99']:.1f} ms"
         )
     queued_during = world.job_stats(batcher.company_id, since, batch_id)
+    alone_since = world.db_now()  # from here the batch drains with nothing else running
     stats = world.wait_done(
         batcher.company_id, since, batch_id, plan.ingest_items, timeout=plan.big_drain_timeout
     )
+    alone = world.sql(
+        """SELECT count(*) AS succeeded, max(finished_at) AS last_finish FROM jobs
+           WHERE company_id = $1 AND batch_id = $2 AND status = 'succeeded'
+             AND finished_at > $3""",
+        batcher.company_id,
+        batch_id,
+        alone_since,
+    )[0]
+    alone_span = (
+        (alone["last_finish"] - alone_since).total_seconds() if alone["last_finish"] else 0.0
+    )
+    stats["alone"] = {
+        "succeeded": alone["succeeded"],
+        "span": alone_span,
+        "rate": alone["succeeded"] / alone_span if alone_span > 0 else float("nan"),
+    }
     rss_end = rss_mb(world.procs["worker"].pid)
     log(
-        f"50k drain: {stats['succeeded']}/{stats['total']} at {stats['rate']:.0f} items/s; "
+        f"50k drain: {stats['succeeded']}/{stats['total']} at {stats['rate']:.0f} items/s "
+        f"({stats['alone']['rate']:.0f} once alone); "
         f"worker RSS {rss_start:.0f} -> {rss_running:.0f} -> {rss_end:.0f} MiB"
     )
     world.cancel_pending(batcher.company_id)
