@@ -4,12 +4,13 @@ Engines are created by the process that needs them (the API's lifespan, a worker
 start, a CLI command), never at import time.
 """
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -35,23 +36,41 @@ class Base(DeclarativeBase):
 
 
 def create_engine(
-    settings: Settings, pool_size: int | None = None, *, plan_every_execution: bool = False
+    settings: Settings, pool_size: int | None = None, *, plan_max_age: float | None = None
 ) -> AsyncEngine:
-    """`plan_every_execution` is for the workers: after five runs of a prepared statement a
+    """`plan_max_age` (seconds) is for the workers: after five runs of a prepared statement a
     pooled connection may switch to one generic plan, kept until the table's next ANALYZE, and
     the jobs table swings from a few rows to 50,000 within a second of a batch arriving. A plan
     kept from when it was small scans the whole table for a claim by primary key (measured: 10
     ms on the server against 0.3 for the same statement freshly planned, on every interactive
-    job while a batch drains). Planning each execution costs a fraction of a millisecond."""
-    server_settings = {"plan_cache_mode": "force_custom_plan"} if plan_every_execution else {}
-    return create_async_engine(
+    job while a batch drains). So a connection checked out with plans older than this drops them
+    first (`_drop_old_plans`)."""
+    engine = create_async_engine(
         settings.database_url,
         pool_size=pool_size or settings.database_pool_size,
         max_overflow=pool_size or settings.database_pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"server_settings": server_settings},
     )
+    if plan_max_age is not None:
+        _drop_old_plans(engine, plan_max_age)
+    return engine
+
+
+def _drop_old_plans(engine: AsyncEngine, max_age: float) -> None:
+    """`DISCARD PLANS` on checkout once a connection's plans are `max_age` old: the statements
+    stay prepared, the next executions are planned for the table as it is now, and PostgreSQL
+    may settle on a generic plan again from there. One round trip per connection per
+    `max_age`, rather than planning every execution (`plan_cache_mode = force_custom_plan`, which
+    cost the interactive worker about 1 ms of a synchronous request's p50: docs/benchmarks.md)."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        now = time.monotonic()
+        planned_since = record.info.setdefault("planned_since", now)
+        if now - planned_since >= max_age:
+            dbapi_connection.run_async(lambda connection: connection.execute("DISCARD PLANS"))
+            record.info["planned_since"] = now
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

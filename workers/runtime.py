@@ -27,12 +27,16 @@ from workers.providers.registry import build_providers
 T = TypeVar("T")
 
 
+# The jobs table's size swings with every batch: a worker's connections drop their plans this
+# often (`create_engine`), so a plan made for another size of the table lives a second at most.
+PLAN_MAX_AGE_SECONDS = 1.0
+
+
 def worker_engine(settings: Settings) -> AsyncEngine:
     """Short transactions only, one claim and one outcome per chunk: a few connections serve
-    hundreds of in-flight calls (sized on its own, not from the thread count). Planned at every
-    execution: the jobs table's size swings with every batch (`create_engine`)."""
+    hundreds of in-flight calls (sized on its own, not from the thread count)."""
     return create_engine(
-        settings, pool_size=settings.worker_database_pool_size, plan_every_execution=True
+        settings, pool_size=settings.worker_database_pool_size, plan_max_age=PLAN_MAX_AGE_SECONDS
     )
 
 

@@ -4,7 +4,7 @@ Statistics taken while every job had finished estimate one row for each partial 
 a large batch arriving then must still be dispatched and claimed through the right indexes. The
 test builds that state in a database of its own (its ANALYZE must not change other tests' plans).
 A plan a pooled connection kept from an earlier, smaller table is the same trap: the workers'
-connections must keep none (the last test).
+connections must drop their plans once they are a second old (the last test).
 """
 
 import asyncio
@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.config import get_settings
 from shared.database_admin import create_database_if_missing, drop_database
 from shared.db import create_engine
 from shared.jobs import dispatch_sql, lifecycle_sql
 from shared.migrations.runner import upgrade
-from workers.runtime import worker_engine
+from workers.runtime import PLAN_MAX_AGE_SECONDS, worker_engine
 
 COMPANY, ASSISTANT = "c" * 24, "a" * 24
 
@@ -103,28 +103,86 @@ async def test_a_sessions_next_turn_is_found_by_the_session_index(stale):
     assert "ix_jobs_company_queued" not in plan and "ix_jobs_pending" not in plan, plan
 
 
-async def _generic_plans(engine: AsyncEngine, sql: str) -> int:
-    """Run one prepared statement ten times on one pooled connection, as a worker would, and
-    count the generic plans PostgreSQL used for it."""
+# The claim's shape (a primary-key lookup by an array, status wrapped so no partial index serves
+# it), as one small statement that `EXPLAIN EXECUTE` can show the pooled connection's plan of.
+PROBE = "SELECT id FROM jobs WHERE id = ANY(CAST(:ids AS text[])) AND (status || '') = 'queued'"
+
+
+@pytest.fixture
+async def growing() -> AsyncIterator[tuple[str, asyncpg.Connection]]:
+    """A database of its own whose jobs table is small, analyzed, and never analyzed again."""
+    settings = get_settings()
+    url = f"{settings.database_url}_growing_{secrets.token_hex(3)}"
+    await create_database_if_missing(url)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        await connection.execute(
+            f"""ALTER TABLE jobs SET (autovacuum_enabled = false);
+                INSERT INTO companies (id, name, created_at) VALUES ('{COMPANY}', 'plans', now());
+                INSERT INTO assistants (id, company_id, name, llm_provider, llm_model, llm_prompt,
+                                        created_at, updated_at)
+                VALUES ('{ASSISTANT}', '{COMPANY}', 'plans', 'openai', 'gpt-4o', 'You help.',
+                        now(), now())"""
+        )
+        yield url, connection
+        await connection.close()
+    finally:
+        await drop_database(url)
+
+
+async def _add_jobs(connection: asyncpg.Connection, prefix: str, count: int) -> None:
+    await connection.execute(
+        f"""INSERT INTO jobs (id, company_id, assistant_id, kind, status, input, prompt_version,
+                              provider, model, created_at)
+            SELECT $1 || lpad(i::text, 10, '0'), '{COMPANY}', '{ASSISTANT}', 'batch', 'queued',
+                   '{{}}', 1, 'openai', 'gpt-4o', now()
+            FROM generate_series(1, $2::int) AS i""",
+        prefix,
+        count,
+    )
+
+
+async def _kept_plan(connection: AsyncConnection) -> str:
+    """The plan this connection would run PROBE with now (its cached one, if it keeps one)."""
+    name = (
+        await connection.execute(
+            text("SELECT name FROM pg_prepared_statements WHERE statement = :sql"),
+            {"sql": PROBE.replace(":ids", "$1")},
+        )
+    ).scalar_one()
+    rows = await connection.execute(text(f"EXPLAIN EXECUTE {name}('{{nothing-here}}')"))
+    return "\n".join(row[0] for row in rows)
+
+
+async def _plan_after_growth(engine: AsyncEngine, jobs: asyncpg.Connection) -> tuple[str, str]:
+    """PROBE ten times on a pooled connection while the table is small (PostgreSQL settles on a
+    generic plan), then 50,000 jobs arrive; past the workers' plan age, the same connection's
+    plan. Returns (plan while small, plan once grown)."""
     async with engine.connect() as connection:
         for _ in range(10):
-            await connection.execute(text(sql), {"id": "nothing-here"})
-        counts = await connection.execute(
-            text("SELECT generic_plans FROM pg_prepared_statements WHERE statement = :sql"),
-            {"sql": sql.replace(":id", "$1")},
-        )
-        return int(counts.scalar_one())
+            await connection.execute(text(PROBE), {"ids": ["nothing-here"]})
+        small = await _kept_plan(connection)
+    await _add_jobs(jobs, "grown", 50_000)
+    await asyncio.sleep(PLAN_MAX_AGE_SECONDS + 0.1)
+    async with engine.connect() as connection:
+        return small, await _kept_plan(connection)
 
 
-async def test_worker_connections_plan_every_execution_for_the_table_as_it_is(settings):
-    sql = "SELECT id FROM jobs WHERE id = :id AND (status || '') = 'running'"
-    worker, api = (
-        worker_engine(settings),
-        create_engine(settings, pool_size=1),
-    )
+@pytest.mark.parametrize("engine_of", ["worker", "api"])
+async def test_worker_connections_replan_for_a_grown_table_within_a_second(growing, engine_of):
+    url, jobs = growing
+    await _add_jobs(jobs, "small", 50)
+    await jobs.execute("ANALYZE jobs")
+    settings = get_settings().model_copy(update={"database_url": url})
+    engine = worker_engine(settings) if engine_of == "worker" else create_engine(settings, 1)
     try:
-        assert await _generic_plans(worker, sql) == 0
-        assert await _generic_plans(api, sql) > 0  # the default the worker must not keep
+        small, grown = await _plan_after_growth(engine, jobs)
     finally:
-        await worker.dispose()
-        await api.dispose()
+        await engine.dispose()
+
+    assert "Seq Scan on jobs" in small, small  # the plan a small table gets
+    if engine_of == "worker":
+        assert "pk_jobs" in grown and "Seq Scan" not in grown, grown
+    else:  # the default, which the workers must not keep: a scan of all 50,050 jobs per claim
+        assert "Seq Scan on jobs" in grown, grown
