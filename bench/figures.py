@@ -321,6 +321,14 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         "concurrency 200), beat, the emulator; WORKER_MAX_CALLS=200 (provider calls in flight), DISPATCH_MAX_IN_FLIGHT=240 (jobs handed out), WORKER_CONCURRENCY=50 (sizes the worker DB pool to 10+10; see analysis), LOG_LEVEL=WARNING, "
         "LIMIT_WINDOW_SECONDS=5 (the limiter's 'minute' is 5 s for target 7; every other company "
         "has limits far above the load). All on the same 2 cores as the load generator.",
+        "- The background worker's CPU priority: "
+        + (
+            "an idle CPU group (WORKER_IDLE_CPU_GROUP, `cpu.idle`)"
+            if r.get("background_idle_group")
+            else "nice 10 only (no writable cgroup tree here: target 6 is measured without "
+            "the idle CPU group)"
+        )
+        + "; the interactive worker, the API, PostgreSQL and the emulator at normal priority.",
     ]
     if r.get("error"):
         header += ["", f"**The run stopped early:** `{r['error']}`; figures below are partial."]

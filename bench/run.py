@@ -172,6 +172,7 @@ def main() -> int:
             world.stop("worker")
             crud_tenant = world.add_tenant("crud")
             results["crud"] = scenarios.crud(world, load, plan, crud_tenant, {})
+        results["background_idle_group"] = world.background_in_idle_group
         results["server_version"] = world.sql("SHOW server_version")[0][0]
         results["autovacuum"] = world.sql("SHOW autovacuum")[0][0]
     except Exception as exc:  # write what was measured, and say where it stopped

@@ -5,6 +5,7 @@ subprocess) reads the bench's settings.
 """
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
@@ -24,6 +25,7 @@ from shared.database_admin import create_database_if_missing, drop_database
 from shared.db import create_engine, create_sessionmaker
 from shared.migrations.runner import upgrade
 from shared.queueing import Queue, queue_name
+from workers.cpu_group import CGROUP_MOUNTS
 
 HIGH_LIMITS = {
     "rpm": 2_000_000_000,
@@ -44,7 +46,8 @@ ASSISTANT = {
 WORKER_THREADS = 200
 INTERACTIVE_THREADS = 50
 # The background worker yields the CPU to the interactive one, as separate CPU does in a deployment
-# (compose: cpu_shares; make run: nice). One machine runs both here.
+# (compose: cpu_shares; make run: an idle CPU group, nice where that is not allowed). One machine
+# runs both here.
 BACKGROUND_NICE = 10
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -75,6 +78,8 @@ class World:
         self.baseline_url = f"http://127.0.0.1:{self.baseline_port}"
         self.emulator_url = f"http://127.0.0.1:{self.settings.emulator_port}"
         self.redis = Redis.from_url(self.settings.redis_url)
+        self.background_cpu_group = f"{self.settings.redis_key_prefix}-background"
+        self.background_in_idle_group = False
 
     # -- database --------------------------------------------------------------------------
     def create_database(self) -> None:
@@ -115,10 +120,12 @@ class World:
             queues = ",".join(
                 queue_name(self.settings, q) for q in Queue if q is not Queue.interactive
             )
+            env = {**env, "WORKER_IDLE_CPU_GROUP": self.background_cpu_group}
             proc = processes.celery_worker(
                 "worker", "workers.celery_app", queues, WORKER_THREADS, env, logs, BACKGROUND_NICE
             )
             proc.start()
+            self.background_in_idle_group = self._joined_cpu_group(proc)
         elif name == "interactive":  # synchronous execute only, as deploy/ runs it
             proc = processes.celery_worker(
                 "interactive",
@@ -145,6 +152,18 @@ class World:
             raise ValueError(name)
         self.procs[name] = proc
         return proc
+
+    def _joined_cpu_group(self, proc: processes.Proc, timeout: float = 15.0) -> bool:
+        """The worker joins its group as Celery starts it (`worker_init`), or logs why not."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = Path(f"/proc/{proc.pid}/cgroup").read_text().splitlines()
+            if any(line.endswith(f"/{self.background_cpu_group}") for line in lines):
+                return True
+            if "idle_cpu_group_unavailable" in proc.log_path.read_text(errors="replace"):
+                return False
+            time.sleep(0.1)
+        return False
 
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name, None)
@@ -234,5 +253,8 @@ class World:
         for start in range(0, len(keys), 500):
             self.redis.delete(*keys[start : start + 500])
         self.redis.close()
+        for mount in CGROUP_MOUNTS:  # empty once the worker has stopped
+            with contextlib.suppress(OSError):
+                (mount / self.background_cpu_group).rmdir()
         if not keep_database:
             asyncio.run(drop_database(self.settings.database_url))

@@ -34,8 +34,10 @@ fi
 start api "$BIN/uvicorn" api.main:app --host "$API_HOST" --port "$API_PORT" --no-access-log
 # Two workers: one for synchronous execute only, so a waiting caller never queues behind batch
 # work on the same event loop (docs/architecture.md), and one for everything in the background.
-# The background worker runs at a lower CPU priority: on one machine, batch work yields to callers.
-start worker nice -n 10 "$BIN/celery" -A workers.celery_app worker --pool threads --queues "$BACKGROUND_QUEUES" \
+# The background worker gets only the CPU nothing else wants: it joins an idle CPU group (cpu.idle,
+# where this user may write the cgroup tree; workers/cpu_group.py), and nice 10 where it may not.
+start worker env WORKER_IDLE_CPU_GROUP="${WORKER_IDLE_CPU_GROUP-assistants-background}" \
+  nice -n 10 "$BIN/celery" -A workers.celery_app worker --pool threads --queues "$BACKGROUND_QUEUES" \
   --hostname "worker-$$@%h" --loglevel INFO -E
 start interactive env WORKER_METRICS_PORT=0 "$BIN/celery" -A workers.celery_app worker --pool threads \
   --concurrency 50 --queues "$INTERACTIVE_QUEUE" --hostname "interactive-$$@%h" --loglevel INFO -E

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # The worker's database pool (and as many again in overflow): transactions are short, one
     # claim and one outcome per chunk, so this does not grow with the worker's threads.
     worker_database_pool_size: int = 10
+    # A CPU control group (cgroup) the worker joins at start and marks idle (`cpu.idle`), for
+    # background workers on a machine that also serves callers: their threads then get only the
+    # CPU nothing else wants, and the API, the interactive worker and PostgreSQL preempt them at
+    # once, which nice values cannot do across processes (workers/cpu_group.py). Empty: off.
+    worker_idle_cpu_group: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$", max_length=64)
     broker_visibility_timeout_seconds: int = 300
     idempotency_ttl_hours: int = 24
 

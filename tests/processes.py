@@ -21,8 +21,11 @@ def all_queues() -> str:
 
 
 class CeleryProcess:
-    def __init__(self, *args: str, ready_marker: str, name: str) -> None:
+    def __init__(
+        self, *args: str, ready_marker: str, name: str, env: dict[str, str] | None = None
+    ) -> None:
         self.args = list(args)
+        self.env = env or {}
         self.ready_marker = ready_marker
         self.name = name
         self.log_path = Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log")[1])
@@ -32,7 +35,11 @@ class CeleryProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop; the child keeps it open)
         offset = len(self.log_text())  # a restart must see its own "ready", not the last run's
         self.proc = subprocess.Popen(
-            [*CELERY, *self.args], cwd=REPO_ROOT, env=os.environ.copy(), stdout=log, stderr=log
+            [*CELERY, *self.args],
+            cwd=REPO_ROOT,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=log,
         )
         self._log = log
         deadline = time.monotonic() + timeout
@@ -67,7 +74,9 @@ class CeleryProcess:
             self._log.close()
 
 
-def worker(name: str = "w1", concurrency: int = 50) -> CeleryProcess:
+def worker(
+    name: str = "w1", concurrency: int = 50, env: dict[str, str] | None = None
+) -> CeleryProcess:
     return CeleryProcess(
         "worker",
         "--pool",
@@ -84,6 +93,7 @@ def worker(name: str = "w1", concurrency: int = 50) -> CeleryProcess:
         "INFO",
         ready_marker=" ready.",
         name=name,
+        env=env,
     )
 
 

@@ -9,6 +9,7 @@ from shared.logs import configure_logging
 from shared.queueing import make_celery
 from workers import metrics
 from workers import runtime as runtime_module
+from workers.cpu_group import join_idle_cpu_group
 
 settings = get_settings()
 app = make_celery(settings, include=["workers.jobs.tasks"])
@@ -24,6 +25,14 @@ def _fresh_runtime_in_child(**_: object) -> None:
 @signals.setup_logging.connect
 def _logging(**_: object) -> None:
     configure_logging(settings)
+
+
+@signals.worker_init.connect
+def _yield_cpu_to_interactive_work(**_: object) -> None:
+    """At `worker_init`, before any thread of the pool starts; Celery sets up logging later."""
+    if settings.worker_idle_cpu_group:
+        configure_logging(settings)
+        join_idle_cpu_group(settings.worker_idle_cpu_group)
 
 
 @signals.worker_ready.connect
