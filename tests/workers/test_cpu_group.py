@@ -7,8 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from structlog.testing import capture_logs
 
+from shared.config import Settings
 from tests import processes
 from workers.cpu_group import CGROUP_MOUNTS, join_idle_cpu_group
 
@@ -93,9 +95,5 @@ def test_without_a_cgroup_filesystem_the_worker_runs_on_and_says_why(tmp_path: P
 
 
 def test_the_group_name_cannot_leave_the_cgroup_tree() -> None:
-    from pydantic import ValidationError
-
-    from shared.config import Settings
-
     with pytest.raises(ValidationError):
         Settings(worker_idle_cpu_group="../../etc")
