@@ -14,6 +14,8 @@ from shared.config import Settings
 from tests import processes
 from workers.cpu_group import CGROUP_MOUNTS, join_idle_cpu_group
 
+# Joining a group needs a writable cgroup tree: CI and make run here run as root, so these run.
+# Where it is not writable the feature is the fallback, which the last three tests cover anywhere.
 WRITABLE_MOUNTS = [m for m in CGROUP_MOUNTS if os.access(m / "cgroup.procs", os.W_OK)]
 needs_cgroups = pytest.mark.skipif(
     not WRITABLE_MOUNTS, reason="the cgroup tree is not writable here (needs root or delegation)"
