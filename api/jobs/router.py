@@ -29,6 +29,7 @@ from shared.jobs.errors import (
     ProviderFailed,
     UnsupportedAttachment,
 )
+from shared.jobs.lifecycle import Outcome
 from shared.jobs.schemas import (
     TERMINAL,
     ExecuteRequest,
@@ -200,23 +201,28 @@ async def execute_assistant(
         if admission.created and not job.blocked:
             await request_dispatch(state)
         return accepted(job, headers)
+    outcome: Outcome | None = None
     async with state.waiter.waiting(job.id) as done:
         await enqueue(state, [(job.id, job.kind)] if admission.should_enqueue else [])
         if job.status not in TERMINAL:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done, timeout=state.settings.sync_wait_seconds)
-    job = await _reload(state, principal.company_id, job.id)
-    if job.status == JobStatus.succeeded:
-        result = service.result_of(job)
-        assert result is not None
-        return ExecuteResponse(**result.model_dump(), job_id=job.id)
-    if job.status == JobStatus.failed:
+                outcome = await asyncio.wait_for(done, timeout=state.settings.sync_wait_seconds)
+    if outcome is None:  # no notification in time, or one without the outcome: read the job
+        job = await _reload(state, principal.company_id, job.id)
+        if job.status == JobStatus.cancelled:
+            raise JobCancelled(job.id)
+        if job.status not in TERMINAL:
+            return accepted(job, headers)
+        outcome = service.outcome_of(job)
+    if outcome.status == JobStatus.failed:
         raise ProviderFailed(
-            job.error_code or "PROVIDER_ERROR", job.error_message or "The provider failed", job.id
+            outcome.error_code or "PROVIDER_ERROR",
+            outcome.error_message or "The provider failed",
+            job.id,
         )
-    if job.status == JobStatus.cancelled:
-        raise JobCancelled(job.id)
-    return accepted(job, headers)
+    return ExecuteResponse(
+        **service.result_from(job.session_id, outcome).model_dump(), job_id=job.id
+    )
 
 
 @router.get(

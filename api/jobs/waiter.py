@@ -1,7 +1,8 @@
 """Wakes requests waiting for a job, from one Redis pub/sub subscription per API process.
 
 A request registers its future *before* the job is enqueued, so a notification can never arrive
-unseen; the listener reconnects after Redis hiccups (a missed wake-up just ends in a 202).
+unseen; the listener reconnects after Redis hiccups (a missed wake-up just ends in a 202). The
+future's result is the job's outcome when the notification carried it (`shared.notifications`).
 """
 
 import asyncio
@@ -12,6 +13,9 @@ from collections.abc import AsyncIterator
 import structlog
 from redis.asyncio import Redis
 
+from shared.jobs.lifecycle import Outcome
+from shared.notifications import JobDone, decode
+
 logger = structlog.get_logger(__name__)
 
 
@@ -19,7 +23,7 @@ class JobWaiter:
     def __init__(self, redis: Redis, channel: str) -> None:
         self._redis = redis
         self._channel = channel
-        self._waiting: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
+        self._waiting: defaultdict[str, set[asyncio.Future[Outcome | None]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 
@@ -41,21 +45,26 @@ class JobWaiter:
                     await pubsub.subscribe(self._channel)
                     self._subscribed.set()
                     async for message in pubsub.listen():
-                        self._wake(message["data"].decode())
+                        try:
+                            done = decode(message["data"])
+                        except (ValueError, KeyError, TypeError):
+                            logger.warning("job waiter skipped a malformed notification")
+                            continue
+                        self._wake(done)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis went away: resubscribe after a pause
                 logger.warning("job waiter lost its subscription", error=type(exc).__name__)
                 await asyncio.sleep(1)
 
-    def _wake(self, job_id: str) -> None:
-        for future in self._waiting.pop(job_id, ()):
+    def _wake(self, done: JobDone) -> None:
+        for future in self._waiting.pop(done.job_id, ()):
             if not future.done():
-                future.set_result(None)
+                future.set_result(done.outcome)
 
     @contextlib.asynccontextmanager
-    async def waiting(self, job_id: str) -> AsyncIterator[asyncio.Future[None]]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def waiting(self, job_id: str) -> AsyncIterator[asyncio.Future[Outcome | None]]:
+        future: asyncio.Future[Outcome | None] = asyncio.get_running_loop().create_future()
         self._waiting[job_id].add(future)
         try:
             yield future

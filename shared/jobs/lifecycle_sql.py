@@ -41,9 +41,15 @@ CLAIM = text(
 )
 
 # Write the outcomes whose claim is still ours, with their usage records and session turns,
-# and lock their sessions (in id order, the order every writer uses) for `RELEASE`, which must
-# run as a statement of its own: its snapshot has to include turns committed while this one
-# waited for a session's lock. Returns (job id, session id) of the outcomes written.
+# and lock their sessions (:session_ids, in id order, the order every writer uses).
+#
+# With :only_last_turns, a session's job is written only if the session has no later turn (its
+# `next_seq`, read through the lock, is the job's own turn + 1): nothing waits on it, so the
+# statement is the whole write and runs alone, without BEGIN and COMMIT. A turn admitted
+# meanwhile takes the session lock first and finds the job ended. Without :only_last_turns it
+# writes every outcome, and `RELEASE` follows in the same transaction as a statement of its own:
+# its snapshot has to include turns committed while this one waited for a session's lock.
+# Returns (job id, session id) of the outcomes written.
 FINISH = text(
     """
     WITH o AS (
@@ -58,6 +64,14 @@ FINISH = text(
                                output_tokens, error_code, error_message, usage_id, cost,
                                latency_ms, usage_outcome, turns, n)
     ),
+    locked AS (
+        -- FOR UPDATE returns the row's latest version, also one committed after this
+        -- statement's snapshot (by the admission it waited for): its next_seq is current.
+        SELECT s.id, s.next_seq FROM sessions s
+         WHERE s.id = ANY(CAST(:session_ids AS text[]))
+         ORDER BY s.id
+           FOR UPDATE
+    ),
     done AS (
         UPDATE jobs j
            SET status = o.status, response = o.response, tool_calls = o.tool_calls::jsonb,
@@ -66,6 +80,8 @@ FINISH = text(
                finished_at = CAST(:now AS timestamptz), lease_expires_at = NULL
           FROM o
          WHERE j.id = o.job_id AND j.claim_token = o.token AND (j.status || '') = 'running'
+           AND (j.session_id IS NULL OR NOT CAST(:only_last_turns AS boolean)
+                OR j.session_seq + 1 = (SELECT l.next_seq FROM locked l WHERE l.id = j.session_id))
         RETURNING j.id, j.company_id, j.assistant_id, j.session_id, j.provider, j.model,
                   j.prompt_version
     ),
@@ -78,12 +94,6 @@ FINISH = text(
                o.usage_outcome
           FROM done d JOIN o ON o.job_id = d.id
         ON CONFLICT (job_id) DO NOTHING
-    ),
-    locked AS (
-        SELECT s.id FROM sessions s
-         WHERE s.id IN (SELECT session_id FROM done)
-         ORDER BY s.id
-           FOR UPDATE
     ),
     turns AS (
         SELECT d.session_id, d.id AS job_id, o.n, t.k, t.turn ->> 0 AS role,

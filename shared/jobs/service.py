@@ -20,7 +20,7 @@ from shared.jobs.errors import (
     JobNotFound,
     UnsupportedAttachment,
 )
-from shared.jobs.lifecycle import release_next_in_session
+from shared.jobs.lifecycle import Outcome, release_next_in_session
 from shared.jobs.schemas import (
     ExecuteRequest,
     JobError,
@@ -276,20 +276,33 @@ async def cancel(
     return job, released
 
 
-def usage_of(job: Job) -> Usage:
-    inp, out = job.input_tokens or 0, job.output_tokens or 0
-    return Usage(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
+def outcome_of(job: Job) -> Outcome:
+    """A finished job's outcome as its row holds it: what a job-done notification carries."""
+    return Outcome(
+        status=job.status,
+        response=job.response,
+        tool_calls=job.tool_calls,
+        input_tokens=job.input_tokens or 0,
+        output_tokens=job.output_tokens or 0,
+        error_code=job.error_code,
+        error_message=job.error_message,
+    )
+
+
+def result_from(session_id: str | None, outcome: Outcome) -> JobResult:
+    inp, out = outcome.input_tokens, outcome.output_tokens
+    return JobResult(
+        response=outcome.response or "",
+        session_id=session_id,
+        usage=Usage(input_tokens=inp, output_tokens=out, total_tokens=inp + out),
+        tool_calls=[ToolCall.model_validate(call) for call in outcome.tool_calls or []],
+    )
 
 
 def result_of(job: Job) -> JobResult | None:
     if job.status != "succeeded":
         return None
-    return JobResult(
-        response=job.response or "",
-        session_id=job.session_id,
-        usage=usage_of(job),
-        tool_calls=[ToolCall.model_validate(call) for call in job.tool_calls or []],
-    )
+    return result_from(job.session_id, outcome_of(job))
 
 
 def to_out(job: Job) -> JobOut:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from shared.config import Settings
 from shared.limits.schemas import Decision, Limits
@@ -98,12 +99,30 @@ class Limiter:
         """The call is over: book its real tokens and free its concurrency slot."""
         await self.settle_many(company_id, [(job_id, tokens)])
 
-    async def settle_many(self, company_id: str, jobs: Sequence[tuple[str, int]]) -> None:
-        """Settle several of a company's jobs in one call: (job id, real tokens)."""
-        if not jobs:
-            return
+    def _settle_keys_and_args(
+        self, company_id: str, jobs: Sequence[tuple[str, int]]
+    ) -> tuple[list[str], list[str | int]]:
         keys = self._keys(company_id)
         args: list[str | int] = []
         for job_id, tokens in jobs:
             args += [job_id, max(0, tokens)]
-        await self._settle(keys=[keys[2], keys[3]], args=args)
+        return [keys[2], keys[3]], args
+
+    async def settle_many(self, company_id: str, jobs: Sequence[tuple[str, int]]) -> None:
+        """Settle several of a company's jobs in one call: (job id, real tokens). Settling a job
+        twice changes nothing."""
+        if not jobs:
+            return
+        keys, args = self._settle_keys_and_args(company_id, jobs)
+        await self._settle(keys=keys, args=args)
+
+    def queue_settle(
+        self, pipe: Pipeline, company_id: str, jobs: Sequence[tuple[str, int]]
+    ) -> None:
+        """`settle_many` queued on the caller's pipeline, to share its round trip. By the script's
+        sha alone: a registered script would make the pipeline ask SCRIPT EXISTS first, a round
+        trip more. A server that lost its scripts (a restart) fails the pipeline's execute with
+        NoScriptError; the caller then settles again with `settle_many`, which loads the script."""
+        if jobs:
+            keys, args = self._settle_keys_and_args(company_id, jobs)
+            pipe.evalsha(self._settle.sha, len(keys), *keys, *args)

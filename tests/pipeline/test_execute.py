@@ -1,7 +1,14 @@
 """Execute through the real pipeline: API -> PostgreSQL + Redis -> Celery worker -> SDK -> emulator."""
 
-import pytest
+import asyncio
 
+import pytest
+from redis.asyncio import Redis
+
+from shared.config import get_settings
+from shared.limits.limiter import Limiter
+from shared.limits.schemas import Limits
+from shared.notifications import INLINE_OUTCOME_MAX_BYTES
 from tests.factories import create_assistant
 from tests.pipeline.conftest import wait_for_job
 from tests.pipeline.helpers import PROVIDERS
@@ -45,6 +52,51 @@ async def test_sync_execute_answers_with_the_providers_reply_and_usage(
     assert job["status"] == "succeeded"
     assert job["attempts"] == 1
     assert job["result"]["response"] == body["response"]
+
+
+async def test_a_reply_too_large_for_the_notification_is_read_from_the_job(client, tenant, emu):
+    assistant = await create_assistant(client, tenant)
+    text = " ".join(["long"] * (INLINE_OUTCOME_MAX_BYTES // 5 + 100))
+    response = await client.post(
+        f"/api/assistants/{assistant['id']}/execute",
+        json={"userInput": text},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["response"]) > INLINE_OUTCOME_MAX_BYTES
+    assert body["response"] == f"Echo: {text} [turns=1]"
+    assert body["usage"]["outputTokens"] > 0
+
+
+async def test_a_redis_that_lost_its_scripts_still_gets_the_call_settled(client, tenant, emu):
+    """The worker settles the limiter in the pipeline that sends the wake-up, by the script's
+    sha; after a Redis restart (scripts gone) it settles again, loading the script."""
+    assistant = await create_assistant(client, tenant)
+    settings = get_settings()
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await redis.script_flush()
+        response = await client.post(
+            f"/api/assistants/{assistant['id']}/execute",
+            json={"userInput": "after a flush"},
+            headers=tenant.headers,
+        )
+        assert response.status_code == 200, response.text
+        limits = Limits(rpm=1_000, tpm=1_000_000, concurrency=100, max_queued=100)
+        limiter = Limiter(redis, settings)
+        # The wake-up went out in the failed pipeline: the second settlement may come just after.
+        for _ in range(50):
+            state = await limiter.acquire(tenant.company_id, limits, "probe", 0, dry_run=True)
+            if state.running == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert state.running == 0  # the slot is free
+        assert (
+            state.tokens == response.json()["usage"]["totalTokens"]
+        )  # real tokens, not the estimate
+    finally:
+        await redis.aclose()
 
 
 async def test_async_execute_answers_202_with_location_and_the_job_finishes(client, tenant, emu):

@@ -155,3 +155,69 @@ async def test_an_outcome_waiting_for_a_session_does_not_deadlock_the_admission_
     assert finished is not None and finished.released == (second.id, "async")
     async with sessions() as session, session.begin():  # leave no waiting job for later rounds
         await service.cancel(session, tenant.company_id, second.id)
+
+
+async def _write_head_outcome(
+    sessions: async_sessionmaker[AsyncSession], claim: lifecycle.Claim
+) -> lifecycle.Finished:
+    outcome = Outcome(status="succeeded", response="ok", input_tokens=1, output_tokens=1)
+    [(_, _, finished)] = await lifecycle.write_outcomes(sessions.kw["bind"], [(claim, outcome)])
+    return finished
+
+
+@pytest.mark.parametrize("admitted", ["before", "while the outcome waits for the session"])
+async def test_an_outcome_written_in_one_statement_still_releases_a_later_turn(
+    client, tenant, sessions, admitted
+):
+    """The workers' one-statement outcome write leaves out a job whose session has a later
+    turn, also one committed while the statement waited for the session's lock (it reads
+    next_seq through the lock); the transaction that follows writes it and starts that turn."""
+    assistant = await create_assistant(client, tenant)
+    sid = f"one-statement-{uuid.uuid4().hex}"
+    head = await _admit(sessions, tenant.company_id, assistant["id"], "head", sid)
+    async with sessions() as session, session.begin():
+        claim = await lifecycle.claim(session, head.id, LEASE)
+    assert claim is not None
+
+    if admitted == "before":
+        second = await _admit(sessions, tenant.company_id, assistant["id"], "second", sid)
+        finished = await _write_head_outcome(sessions, claim)
+    else:
+        async with sessions() as admitting:
+            await admitting.begin()
+            second = (
+                await service.admit(
+                    admitting, tenant.company_id, assistant["id"], body("second", sid), kind="async"
+                )
+            ).job
+            ending = asyncio.create_task(_write_head_outcome(sessions, claim))
+            await asyncio.sleep(0.3)
+            assert not ending.done()  # the write waits for the session's lock
+            await admitting.commit()
+        finished = await asyncio.wait_for(ending, timeout=10)
+
+    assert second.blocked
+    assert finished.released == (second.id, "async")
+    async with sessions() as session, session.begin():
+        row = await session.get(Job, second.id)
+        assert row is not None and not row.blocked
+        head_row = await session.get(Job, head.id)
+        assert head_row is not None and head_row.status == "succeeded"
+        await service.cancel(session, tenant.company_id, second.id)  # no worker runs here
+
+
+async def test_an_outcome_with_no_later_turn_is_written_alone(client, tenant, sessions):
+    assistant = await create_assistant(client, tenant)
+    sid = f"alone-{uuid.uuid4().hex}"
+    head = await _admit(sessions, tenant.company_id, assistant["id"], "head", sid)
+    async with sessions() as session, session.begin():
+        claim = await lifecycle.claim(session, head.id, LEASE)
+    assert claim is not None
+
+    finished = await _write_head_outcome(sessions, claim)
+
+    assert finished.released is None
+    async with sessions() as session:
+        conversation = await session.get(Session, sid)
+        assert conversation is not None and conversation.message_count == 2
+        assert (await session.get(Job, head.id)).status == "succeeded"

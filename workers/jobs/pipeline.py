@@ -11,12 +11,13 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from redis.exceptions import NoScriptError
 
 from shared.db import autocommit, unit_of_work
 from shared.jobs import lifecycle
 from shared.jobs.dispatch import wake_dispatcher
 from shared.jobs.lifecycle import Claim, Finished, Outcome
-from shared.notifications import publish_jobs_done
+from shared.notifications import queue_jobs_done
 from workers import metrics
 from workers.jobs.attachments import fetch_image
 from workers.jobs.calls import ClaimLost, call_provider
@@ -128,11 +129,20 @@ async def _after(rt: Runtime, written: list[tuple[Claim, Outcome, Finished]]) ->
         settle[job.company_id].append((job.id, outcome.input_tokens + outcome.output_tokens))
         if finished.released:
             follow_ups.append(finished.released)
-    for company_id, settled in settle.items():
-        await rt.limiter.settle_many(company_id, settled)
-    jobs = [claim.job for claim, _, _ in written]
     # Nobody waits on a batch item synchronously.
-    await publish_jobs_done(rt.redis, rt.settings, [job.id for job in jobs if job.kind != "batch"])
+    done = [(claim.job.id, outcome) for claim, outcome, _ in written if claim.job.kind != "batch"]
+    # Settlements before wake-ups, in one round trip: a woken client's next request must find
+    # its concurrency slot free.
+    async with rt.redis.pipeline(transaction=False) as pipe:
+        for company_id, settled in settle.items():
+            rt.limiter.queue_settle(pipe, company_id, settled)
+        queue_jobs_done(pipe, rt.settings, done)
+        try:
+            await pipe.execute()
+        except NoScriptError:  # Redis restarted and lost the script: settle again, loading it
+            for company_id, settled in settle.items():
+                await rt.limiter.settle_many(company_id, settled)
+    jobs = [claim.job for claim, _, _ in written]
     dispatched = any(job.kind != "interactive" for job in jobs)
     if dispatched and await wake_dispatcher(rt.redis, rt.settings):  # slots freed: use them
         follow_ups.append(DISPATCH_REQUEST)
@@ -172,12 +182,7 @@ class _Outcomes:
                 async with asyncio.timeout(self._rt.settings.worker_outcome_linger_seconds):
                     await self._all_reported.wait()
             group, self._waiting = self._waiting, []
-            # Turns of sessions need FINISH and RELEASE in one transaction; without sessions
-            # (batch items) FINISH alone is the transaction: no BEGIN and COMMIT round trips.
-            sessions = any(claim.job.session_id for claim, _ in group)
-            engine = self._rt.engine
-            async with engine.begin() if sessions else autocommit(engine) as connection:
-                written = await lifecycle.finish_many(connection, group)
+            written = await lifecycle.write_outcomes(self._rt.engine, group)
             self.follow_ups += await _after(self._rt, written)
 
 
