@@ -50,6 +50,17 @@ async def _admit(
     return admission.job
 
 
+async def _claimed_head(
+    sessions: async_sessionmaker[AsyncSession], company_id: str, assistant_id: str, sid: str
+) -> tuple[Job, lifecycle.Claim]:
+    """A session's first job, admitted and claimed as a worker would."""
+    head = await _admit(sessions, company_id, assistant_id, "head", sid)
+    async with sessions() as session, session.begin():
+        claim = await lifecycle.claim(session, head.id, LEASE)
+    assert claim is not None
+    return head, claim
+
+
 async def _race(
     sessions: async_sessionmaker[AsyncSession],
     company_id: str,
@@ -87,10 +98,7 @@ async def _race(
 async def test_a_failing_head_releases_a_turn_admitted_while_it_ended(client, tenant, sessions):
     assistant = await create_assistant(client, tenant)
     sid = f"race-{uuid.uuid4().hex}"
-    head = await _admit(sessions, tenant.company_id, assistant["id"], "head", sid)
-    async with sessions() as session, session.begin():
-        claim = await lifecycle.claim(session, head.id, LEASE)
-    assert claim is not None
+    head, claim = await _claimed_head(sessions, tenant.company_id, assistant["id"], sid)
 
     async def fail(session: AsyncSession) -> tuple[str, str] | None:
         outcome = Outcome(status="failed", error_code="PROVIDER_ERROR", error_message="boom")
@@ -129,10 +137,7 @@ async def test_an_outcome_waiting_for_a_session_does_not_deadlock_the_admission_
     needs a key-share lock on that assistant row: the touch must not block it."""
     assistant = await create_assistant(client, tenant)  # never touched: the outcome will touch it
     sid = f"deadlock-{uuid.uuid4().hex}"
-    head = await _admit(sessions, tenant.company_id, assistant["id"], "head", sid)
-    async with sessions() as session, session.begin():
-        claim = await lifecycle.claim(session, head.id, LEASE)
-    assert claim is not None
+    head, claim = await _claimed_head(sessions, tenant.company_id, assistant["id"], sid)
 
     async def finish() -> lifecycle.Finished | None:
         async with sessions() as session, session.begin():
@@ -174,10 +179,7 @@ async def test_an_outcome_written_in_one_statement_still_releases_a_later_turn(
     next_seq through the lock); the transaction that follows writes it and starts that turn."""
     assistant = await create_assistant(client, tenant)
     sid = f"one-statement-{uuid.uuid4().hex}"
-    head = await _admit(sessions, tenant.company_id, assistant["id"], "head", sid)
-    async with sessions() as session, session.begin():
-        claim = await lifecycle.claim(session, head.id, LEASE)
-    assert claim is not None
+    head, claim = await _claimed_head(sessions, tenant.company_id, assistant["id"], sid)
 
     if admitted == "before":
         second = await _admit(sessions, tenant.company_id, assistant["id"], "second", sid)
@@ -209,10 +211,7 @@ async def test_an_outcome_written_in_one_statement_still_releases_a_later_turn(
 async def test_an_outcome_with_no_later_turn_is_written_alone(client, tenant, sessions):
     assistant = await create_assistant(client, tenant)
     sid = f"alone-{uuid.uuid4().hex}"
-    head = await _admit(sessions, tenant.company_id, assistant["id"], "head", sid)
-    async with sessions() as session, session.begin():
-        claim = await lifecycle.claim(session, head.id, LEASE)
-    assert claim is not None
+    head, claim = await _claimed_head(sessions, tenant.company_id, assistant["id"], sid)
 
     finished = await _write_head_outcome(sessions, claim)
 
