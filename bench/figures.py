@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bench import sched_report
 from bench.report import Figure, fmt, machine, median, render
 
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
@@ -186,8 +187,9 @@ def figures(r: dict[str, Any]) -> list[Figure]:
                 idle,
                 "<= 1.25x idle",
                 median(busy) / median(idle) <= 1.25,
-                note=f"{iso['done_after_busy']:,} of the batch's items had finished "
-                "when the loaded runs ended",
+                note="each loaded run right after its idle one, with a fresh 50,000-item batch; "
+                f"{iso['done_after_busy']:,} of the last batch's items had finished when its "
+                "loaded run ended",
             )
         )
         drain = iso["drain"]
@@ -232,8 +234,9 @@ def figures(r: dict[str, Any]) -> list[Figure]:
                 [e],
                 target="flat",
                 met=None if drain["timed_out"] or math.isnan(e) else (e - m) < 0.2 * m,
-                note=f"{s:.0f} MiB idle before, {m:.0f} MiB 2 s into the 50k run, "
-                f"{e:.0f} MiB at its end; {drain['succeeded']:,} jobs ran"
+                note=f"{s:.0f} MiB idle before, {m:.0f} MiB 2 s into the first 50k batch, "
+                f"{e:.0f} MiB at the end of the last; {iso['jobs_run']:,} jobs ran (the last "
+                f"batch's {drain['succeeded']:,} and the earlier batches' until cancelled)"
                 + (
                     " (the run did not finish: flatness over 50,000 jobs is not shown)"
                     if drain["timed_out"]
@@ -314,7 +317,7 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         f"- Plan: {plan.runs} runs per figure, {plan.duration:.0f} s per HTTP load run, "
         f"{plan.noop_tasks:,} no-op tasks, {plan.pipeline_batch:,}-item pipeline batches, "
         f"{plan.concurrency_items:,} items at 1 s latency, {plan.light_requests} requests per "
-        f"light-load run ({plan.isolation_requests} for target 6), "
+        f"light-load run ({plan.isolation_requests} for target 6, idle and loaded runs in turn), "
         f"{plan.ingest_items:,}-item ingest, {plan.crud_assistants:,} assistants "
         "(seeded by SQL, then VACUUM ANALYZE, as autovacuum leaves a table)",
         "- System under test: 1 uvicorn process (API), 1 Celery worker (threads pool, "
@@ -332,5 +335,9 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
     ]
     if r.get("error"):
         header += ["", f"**The run stopped early:** `{r['error']}`; figures below are partial."]
-    sections = [ANALYSIS.read_text()] if ANALYSIS.exists() else []
+    sections = []
+    if r.get("isolation"):
+        sections.append("\n".join(sched_report.section(r["isolation"].get("traces"))))
+    if ANALYSIS.exists():
+        sections.append(ANALYSIS.read_text())
     return render(figures(r), header, sections)

@@ -34,19 +34,24 @@ def lua_str(value: str) -> str:
     return "[==[" + value + "]==]"
 
 
-def ensure_wrk() -> str | None:
-    """wrk's path; installs Debian's package when missing and we are root (a fresh machine)."""
-    if shutil.which("wrk"):
-        return shutil.which("wrk")
-    if os.geteuid() == 0 and shutil.which("apt-get") and not os.environ.get("BENCH_NO_WRK"):
+def ensure_tool(command: str, package: str) -> str | None:
+    """The command's path; installs Debian's package when missing and we are root (a fresh
+    machine)."""
+    if not shutil.which(command) and os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(
-            ["apt-get", "install", "-y", "-q", "wrk"],
+            ["apt-get", "install", "-y", "-q", package],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=180,
             check=False,
         )
-    return shutil.which("wrk")
+    return shutil.which(command)
+
+
+def ensure_wrk() -> str | None:
+    if os.environ.get("BENCH_NO_WRK"):  # use one that is there, install nothing
+        return shutil.which("wrk")
+    return ensure_tool("wrk", "wrk")
 
 
 class Load:

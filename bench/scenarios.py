@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from bench import sched_trace
 from bench.load import Load
 from bench.noop_tasks import KEY_PREFIX, QUEUE
 from bench.processes import rss_mb
@@ -25,13 +26,19 @@ class Plan:
     concurrency_items: int = 4000  # 20 waves of 200: the first and last waves weigh little
     light_requests: int = 300
     # Target 6's p99s, each from this many requests: from 200, the idle p99 (the second-slowest)
-    # ranged 15.6-35.7 ms over runs of the same code, and the ratio with it.
-    isolation_requests: int = 600
+    # ranged 15.6-35.7 ms over runs of the same code, and the ratio with it; from 600 (the sixth
+    # slowest), 13-25 ms within one hour.
+    isolation_requests: int = 1000
     ingest_items: int = 50_000
     crud_assistants: int = 100_000
     drain_timeout: float = 120.0
     # The 50,000-item drain behind targets 6 and memory runs to its end: RSS over all of it.
     big_drain_timeout: float = 300.0
+
+
+# Target 6's scheduler traces: an extra run idle and one loaded, each traced for this long.
+SCHED_TRACE_SECONDS = 4.0
+SCHED_TRACE_REQUESTS = 400
 
 
 def log(message: str) -> None:
@@ -235,11 +242,17 @@ def ingest(world: World, plan: Plan, tenant: Any) -> list[float]:
 def isolation(
     world: World, load: Load, plan: Plan, interactive: Any, batcher: Any
 ) -> dict[str, Any]:
-    """Interactive p99 idle vs while a 50,000-item batch is queued and draining; worker RSS."""
+    """Interactive p99 idle vs while a 50,000-item batch is queued and draining; worker RSS.
+
+    Idle and loaded runs alternate (each loaded run right after its idle one, a fresh 50,000-item
+    batch each time; the earlier batches are cancelled once their run is measured): this host's
+    idle p99 drifts by a third within minutes, and all idle runs first compared one stretch of
+    time with another. The last batch drains to its end for the drain and memory figures."""
     world.start("worker")
     idle, busy = [], []
+    perf = sched_trace.ensure_perf()
 
-    def light() -> Any:  # one connection of interactive execute calls
+    def light(requests: int = plan.isolation_requests) -> Any:  # one connection, sequential
         return load.python(
             world.api_url,
             [execute_path(interactive)],
@@ -248,23 +261,39 @@ def isolation(
             headers=interactive.headers,
             connections=1,
             duration=120,
-            requests=plan.isolation_requests,
+            requests=requests,
         )
 
-    for _ in range(plan.runs):
-        idle.append(light())
+    def traced() -> dict[str, Any] | None:  # an extra, unmeasured run under `perf sched`
+        if perf is None:
+            return None
+        names = ("api", "interactive", "emulator", "worker")
+        trace = sched_trace.Trace(perf, SCHED_TRACE_SECONDS, {n: world.procs[n].pid for n in names})
+        result = light(SCHED_TRACE_REQUESTS)
+        waits = trace.finish()
+        return None if waits is None else {"waits": waits, "rps": result["rps"]}
+
+    traces = {"idle": traced()}
     rss_start = rss_mb(world.procs["worker"].pid)
-    since = world.db_now()
-    _, batch_id = post_batch(world, batcher, plan.ingest_items)
-    time.sleep(2)
-    rss_running = rss_mb(world.procs["worker"].pid)
+    rss_running = float("nan")
+    first_since = world.db_now()
     for run in range(plan.runs):
+        idle.append(light())
+        since = world.db_now()
+        _, batch_id = post_batch(world, batcher, plan.ingest_items)
+        time.sleep(2)
+        if run == 0:
+            rss_running = rss_mb(world.procs["worker"].pid)
         busy.append(light())
         log(
             f"isolation run {run + 1}: idle p99 {idle[run]['p99']:.1f} ms, with batch p99 "
             f"{busy[run]['p99']:.1f} ms"
         )
+        if run < plan.runs - 1:  # the next idle run needs an idle system
+            world.cancel_pending(batcher.company_id)
+            world.wait_done(batcher.company_id, since, batch_id, timeout=60)
     queued_during = world.job_stats(batcher.company_id, since, batch_id)
+    traces["busy"] = traced()
     alone_since = world.db_now()  # from here the batch drains with nothing else running
     stats = world.wait_done(
         batcher.company_id, since, batch_id, plan.ingest_items, timeout=plan.big_drain_timeout
@@ -298,6 +327,8 @@ def isolation(
         "drain": stats,
         "rss": (rss_start, rss_running, rss_end),
         "done_after_busy": queued_during["done"],
+        "traces": traces if perf else None,
+        "jobs_run": world.job_stats(batcher.company_id, first_since)["succeeded"],
     }
 
 
