@@ -245,7 +245,7 @@ async def finish_many(
             "now": now,
         },
     )
-    ours = dict(rows.tuples().all())  # job id -> session id
+    ours = {job_id: session_id for job_id, session_id in rows}
     written = [(claim_, outcome) for claim_, outcome in outcomes if claim_.job.id in ours]
     released: dict[str, tuple[str, str]] = {}
     finished_sessions = sorted({sid for sid in ours.values() if sid})
@@ -253,7 +253,7 @@ async def finish_many(
         result = await session.execute(
             lifecycle_sql.RELEASE, {"session_ids": finished_sessions, "now": now}
         )
-        released = {sid: (job_id, kind) for sid, job_id, kind in result.tuples()}
+        released = {sid: (job_id, kind) for sid, job_id, kind in result}
     return [
         (
             claim_,
