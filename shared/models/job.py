@@ -20,7 +20,14 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_company_created", "company_id", "created_at"),
         Index("ix_jobs_company_assistant_created", "company_id", "assistant_id", "created_at"),
-        Index("ix_jobs_session_seq", "session_id", "session_seq"),
+        # Partial: batch items have no session, interactive jobs no batch (migration 0008).
+        Index(
+            "ix_jobs_session_seq",
+            "session_id",
+            "session_seq",
+            postgresql_where=text("session_id IS NOT NULL"),
+        ),
+        Index("ix_jobs_batch_id", "batch_id", postgresql_where=text("batch_id IS NOT NULL")),
         Index(
             "ix_jobs_open",
             "status",
@@ -49,7 +56,7 @@ class Job(Base):
     assistant_id: Mapped[str] = mapped_column(ForeignKey("assistants.id"))
     session_id: Mapped[str | None] = mapped_column(String(100))
     session_seq: Mapped[int | None] = mapped_column(Integer)
-    batch_id: Mapped[str | None] = mapped_column(String(24), index=True)
+    batch_id: Mapped[str | None] = mapped_column(String(24))
     custom_id: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(12))  # interactive | async | batch
     status: Mapped[str] = mapped_column(String(10), server_default="queued")
