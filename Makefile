@@ -26,6 +26,7 @@ test: install services
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared
 
 format: install
 	$(BIN)/ruff format .

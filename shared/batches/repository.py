@@ -28,8 +28,9 @@ COPY_COLUMNS = (
 async def copy_jobs(session: AsyncSession, records: Sequence[tuple[Any, ...]]) -> None:
     """Bulk insert of batch items through PostgreSQL's COPY, inside the session's transaction."""
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table("jobs", records=records, columns=COPY_COLUMNS)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # an open connection always has its asyncpg connection
+    await driver.copy_records_to_table("jobs", records=records, columns=COPY_COLUMNS)
 
 
 async def get(
@@ -51,7 +52,7 @@ async def counts(session: AsyncSession, batch_ids: list[str]) -> dict[str, dict[
     )
     result: dict[str, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
     for batch_id, status, count in rows:
-        result[batch_id][status] = count
+        result[str(batch_id)][status] = count  # never NULL: the rows are the batches' items
     return result
 
 

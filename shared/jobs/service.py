@@ -26,6 +26,7 @@ from shared.jobs.schemas import (
     JobError,
     JobOut,
     JobResult,
+    JobStatus,
     ToolCall,
     Usage,
 )
@@ -316,7 +317,7 @@ def to_out(job: Job) -> JobOut:
         batch_id=job.batch_id,
         custom_id=job.custom_id,
         kind=job.kind,
-        status=job.status,
+        status=JobStatus(job.status),
         attempts=job.attempts,
         prompt_version=job.prompt_version,
         provider=job.provider,

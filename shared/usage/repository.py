@@ -4,6 +4,8 @@ from datetime import datetime
 
 from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from shared.models import UsageRecord
 from shared.usage.schemas import GroupBy, UsageBucket
@@ -12,13 +14,14 @@ from shared.usage.schemas import GroupBy, UsageBucket
 async def aggregate(
     session: AsyncSession, company_id: str, start: datetime, end: datetime, group_by: GroupBy
 ) -> list[UsageBucket]:
-    key = {
+    expressions: dict[GroupBy, ColumnElement[str] | InstrumentedAttribute[str]] = {
         GroupBy.day: func.to_char(
             cast(func.timezone("UTC", UsageRecord.created_at), Date), "YYYY-MM-DD"
         ),
         GroupBy.assistant: UsageRecord.assistant_id,
         GroupBy.model: UsageRecord.provider + "/" + UsageRecord.model,
-    }[group_by].label("key")
+    }
+    key = expressions[group_by].label("key")
     query = (
         select(
             key,
