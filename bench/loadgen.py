@@ -86,7 +86,6 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         "duration": duration,
         "rps": len(latencies) / duration,
         "p50": percentile(latencies, 50),
-        "p90": percentile(latencies, 90),
         "p99": percentile(latencies, 99),
         "statuses": dict(statuses),
     }
