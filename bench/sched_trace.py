@@ -11,7 +11,9 @@ Optional: without perf (or without the rights to trace the scheduler) the bench 
 """
 
 import bisect
+import contextlib
 import re
+import shutil
 import subprocess
 import tempfile
 from collections import Counter, defaultdict
@@ -45,6 +47,8 @@ def ensure_perf() -> str | None:
 
 def pg_backend_clients() -> dict[int, int]:
     """PostgreSQL backend pid -> pid of the client process on the other end of its connection."""
+    if not shutil.which("ss"):  # iproute2; without it backends count as "PostgreSQL, other"
+        return {}
     out = subprocess.run(["ss", "-tnpH"], capture_output=True, text=True, check=False).stdout
     client_by_port: dict[str, int] = {}
     backend_by_peer: dict[str, int] = {}
@@ -71,9 +75,10 @@ def categories(processes: dict[str, int]) -> dict[int, str]:
     out = dict(by_pid)
     for backend, client in pg_backend_clients().items():
         out[backend] = f"pg:{by_pid.get(client, 'other')}"
-    redis = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True)
-    for pid in redis.stdout.split():
-        out[int(pid)] = "redis"
+    for pid in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if pid.name.isdigit() and (pid / "comm").read_text().strip() == "redis-server":
+                out[int(pid.name)] = "redis"
     return out
 
 

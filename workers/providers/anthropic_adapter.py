@@ -3,6 +3,7 @@
 from typing import Any
 
 import anthropic
+import orjson
 
 from workers.providers.base import (
     ProviderReply,
@@ -17,6 +18,8 @@ from workers.providers.base import (
 # per-call model-deprecation check and telemetry span options, a quarter to a third of the SDK's
 # CPU per call (1.3-1.5 against 0.9-1.2 ms, 1,500 calls to the emulator, 50 in flight); auth and the
 # API version are the client's default headers either way, and errors are the SDK's exceptions.
+# The body goes as orjson bytes to the endpoint's absolute URL, as in the OpenAI adapter: 0.48-0.51
+# against 0.55-0.64 ms of client CPU per call (1,500 calls to the emulator, 50 in flight, 4 rounds).
 
 
 def _content(turn: Turn) -> list[dict[str, Any]]:
@@ -71,6 +74,7 @@ class AnthropicProvider:
             # flight that cost more CPU than the call itself (see docs/benchmarks.md).
             http_client=anthropic.DefaultAioHttpClient(timeout=timeout),
         )
+        self._url = str(self._client.base_url.join("v1/messages"))
 
     async def complete(self, request: ProviderRequest) -> ProviderReply:
         kwargs: dict[str, Any] = {}
@@ -92,7 +96,7 @@ class AnthropicProvider:
             **kwargs,
         }
         with stainless_errors(anthropic, "anthropic", self._key):
-            message = await self._client.post("/v1/messages", cast_to=object, body=body)
+            message = await self._client.post(self._url, cast_to=object, content=orjson.dumps(body))
         return _reply(message)
 
     async def aclose(self) -> None:
