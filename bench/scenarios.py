@@ -5,6 +5,7 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -268,7 +269,9 @@ def isolation(
         if perf is None:
             return None
         names = ("api", "interactive", "emulator", "worker")
-        trace = sched_trace.Trace(perf, SCHED_TRACE_SECONDS, {n: world.procs[n].pid for n in names})
+        processes = {n: world.procs[n].pid for n in names}
+        db_port = urlsplit(world.settings.sync_database_url).port or 5432
+        trace = sched_trace.Trace(perf, SCHED_TRACE_SECONDS, processes, db_port)
         result = light(SCHED_TRACE_REQUESTS)
         waits = trace.finish()
         return None if waits is None else {"waits": waits, "rps": result["rps"]}

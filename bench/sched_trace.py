@@ -45,7 +45,7 @@ def ensure_perf() -> str | None:
     return perf if probe.returncode == 0 else None
 
 
-def pg_backend_clients() -> dict[int, int]:
+def pg_backend_clients(db_port: int) -> dict[int, int]:
     """PostgreSQL backend pid -> pid of the client process on the other end of its connection."""
     if not shutil.which("ss"):  # iproute2; without it backends count as "PostgreSQL, other"
         return {}
@@ -58,9 +58,9 @@ def pg_backend_clients() -> dict[int, int]:
         if len(parts) < 5 or not found:
             continue
         local, peer, pid = parts[3], parts[4], int(found.group(1))
-        if local.endswith(":5432"):
+        if local.endswith(f":{db_port}"):
             backend_by_peer[peer] = pid
-        elif peer.endswith(":5432"):
+        elif peer.endswith(f":{db_port}"):
             client_by_port[local] = pid
     return {
         backend: client_by_port[peer]
@@ -69,11 +69,11 @@ def pg_backend_clients() -> dict[int, int]:
     }
 
 
-def categories(processes: dict[str, int]) -> dict[int, str]:
+def categories(processes: dict[str, int], db_port: int) -> dict[int, str]:
     """pid -> category: our processes by name, their PostgreSQL backends as `pg:<name>`, Redis."""
     by_pid = {pid: name for name, pid in processes.items()}
     out = dict(by_pid)
-    for backend, client in pg_backend_clients().items():
+    for backend, client in pg_backend_clients(db_port).items():
         out[backend] = f"pg:{by_pid.get(client, 'other')}"
     for pid in Path("/proc").iterdir():
         with contextlib.suppress(OSError):
@@ -159,9 +159,10 @@ def attribute(timehist: str, known: dict[int, str], seconds: float) -> Waits:
 class Trace:
     """`perf sched record` of the whole machine for a few seconds, started in the background."""
 
-    def __init__(self, perf: str, seconds: float, processes: dict[str, int]) -> None:
+    def __init__(self, perf: str, seconds: float, processes: dict[str, int], db_port: int) -> None:
         self.perf, self.seconds, self.processes = perf, seconds, processes
-        self.known = categories(processes)  # taken now: the pools' connections are open
+        self.db_port = db_port
+        self.known = categories(processes, db_port)  # taken now: the pools' connections are open
         self._dir = tempfile.TemporaryDirectory(prefix="bench-sched-")
         self.data = Path(self._dir.name) / "sched.data"
         self._proc = subprocess.Popen(
@@ -175,7 +176,7 @@ class Trace:
             if self._proc.wait(timeout=self.seconds + 60) != 0:
                 return None
             # Connections opened during the trace (a pool's first use) are mapped now.
-            known = {**categories(self.processes), **self.known}
+            known = {**categories(self.processes, self.db_port), **self.known}
             return analyse(self.perf, self.data, known, self.seconds)
         finally:
             self._dir.cleanup()
