@@ -137,8 +137,10 @@ def attribute(timehist: str, known: dict[int, str], seconds: float) -> Waits:
         result.cpu_ms[category] += ran
         if category in INTERACTIVE_PATH and delay > 0:
             waits.append((cpu, end - ran, delay, category))
-    for cpu_runs in runs.values():
+    ends: dict[int, list[float]] = {}
+    for cpu, cpu_runs in runs.items():  # one CPU's runs never overlap: ordered by end as by start
         cpu_runs.sort()
+        ends[cpu] = [run_end for _, run_end, _ in cpu_runs]
     for cpu, started, delay, _ in waits:
         result.delay_ms += delay
         if delay <= LONG_WAIT_MS:
@@ -146,13 +148,12 @@ def attribute(timehist: str, known: dict[int, str], seconds: float) -> Waits:
         result.long_waits += 1
         result.long_ms += delay
         cpu_runs = runs[cpu]
-        i = max(0, bisect.bisect_left(cpu_runs, (started - delay - 1000.0,)))
-        for run_start, run_end, category in cpu_runs[i:]:
+        # The first run that ends after the wait began, then on until one starts after it ended.
+        for i in range(bisect.bisect_right(ends[cpu], started - delay), len(cpu_runs)):
+            run_start, run_end, category = cpu_runs[i]
             if run_start >= started:
                 break
-            overlap = min(run_end, started) - max(run_start, started - delay)
-            if overlap > 0:
-                result.held_by[category] += overlap
+            result.held_by[category] += min(run_end, started) - max(run_start, started - delay)
     return result
 
 
