@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # CPU nothing else wants, and the API, the interactive worker and PostgreSQL preempt them at
     # once, which nice values cannot do across processes (workers/cpu_group.py). Empty: off.
     worker_idle_cpu_group: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$", max_length=64)
+    # With the group: the worker's PostgreSQL backends join it too where the database runs on
+    # the same host and the worker may move them (workers/cpu_group.py); elsewhere a no-op.
+    worker_idle_cpu_group_includes_database: bool = True
     broker_visibility_timeout_seconds: int = 300
     idempotency_ttl_hours: int = 24
 

@@ -32,7 +32,7 @@ def _yield_cpu_to_interactive_work(**_: object) -> None:
     """At `worker_init`, before any thread of the pool starts; Celery sets up logging later."""
     if settings.worker_idle_cpu_group:
         configure_logging(settings)
-        join_idle_cpu_group(settings.worker_idle_cpu_group)
+        runtime_module.idle_cpu_group = join_idle_cpu_group(settings.worker_idle_cpu_group)
 
 
 @signals.worker_ready.connect

@@ -13,8 +13,11 @@ the kernel preempts for any other group's wake-up (docs/benchmarks.md, eleventh 
 import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 import structlog
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = structlog.get_logger(__name__)
 
@@ -22,9 +25,11 @@ log = structlog.get_logger(__name__)
 CGROUP_MOUNTS = (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup"))
 
 
-def join_idle_cpu_group(name: str, mounts: tuple[Path, ...] = CGROUP_MOUNTS) -> Path | None:
-    """Move this process (all its threads; children inherit it) into the idle group `name`,
-    made if missing. Needs write access to the cgroup tree (root, or a delegated subtree).
+def join_idle_cpu_group(
+    name: str, mounts: tuple[Path, ...] = CGROUP_MOUNTS, pid: int | None = None
+) -> Path | None:
+    """Move this process, or `pid`, (all its threads; children inherit it) into the idle group
+    `name`, made if missing. Needs write access to the cgroup tree (root, or a delegated subtree).
     Where that fails the worker runs on at its normal priority and says why, once."""
     reasons = []
     for mount in mounts:
@@ -35,7 +40,7 @@ def join_idle_cpu_group(name: str, mounts: tuple[Path, ...] = CGROUP_MOUNTS) -> 
         try:
             group.mkdir(exist_ok=True)
             _write_existing(group / "cpu.idle", "1")  # missing where the cpu controller is not
-            _write_existing(group / "cgroup.procs", str(os.getpid()))
+            _write_existing(group / "cgroup.procs", str(pid or os.getpid()))
         except OSError as exc:
             reasons.append(f"{exc.filename or group}: {exc.strerror or exc}")
             if made:
@@ -58,3 +63,74 @@ def _write_existing(path: Path, value: str) -> None:
     than create a plain file."""
     with open(path, "r+") as control:
         control.write(value)
+
+
+# The backend's process id and the two ends of its TCP connection as the server sees them (no
+# port for a Unix-socket connection).
+_BACKEND = "SELECT pg_backend_pid(), inet_server_port(), inet_client_port()"
+
+
+def include_database_backends(engine: AsyncEngine, group: Path) -> None:
+    """Each PostgreSQL backend this engine connects to joins `group` too, when it runs on this
+    host and may be moved.
+
+    Why: a backend does the database's half of the background work, and PostgreSQL puts every
+    backend in a scheduling group of its own (`setsid`, autogroups), which weighs as much as the
+    API and the interactive worker together. With a batch draining beside interactive requests on
+    2 cores, the batch's backends were what held the CPU for most of the interactive path's waits
+    over 1 ms (docs/benchmarks.md, "Target 6"). A backend is moved only after its pid is proven to
+    be this connection's peer here (it owns the socket of this connection's two ports); a
+    database on another host, a Unix socket or a refusal leaves it where it is, said once.
+    """
+    refused: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        pid, server_port, client_port = dbapi_connection.run_async(
+            lambda connection: connection.fetchrow(_BACKEND)
+        )
+        reason = _move_backend(group, pid, server_port, client_port)
+        if reason and not refused:
+            refused.append(reason)
+            log.warning(
+                "worker.database_backends_not_in_idle_cpu_group",
+                group=str(group),
+                reason=reason,
+                consequence="the database's share of background work keeps its normal priority",
+            )
+
+
+def _move_backend(group: Path, pid: int, server_port: int | None, client_port: int | None) -> str:
+    """'' once the backend is in the group, else why not."""
+    if server_port is None or client_port is None:
+        return "connected through a Unix socket: the backend can't be matched to a process"
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError as exc:
+        return f"backend {pid} is not a process here or can't be inspected ({exc.strerror})"
+    sockets = set()
+    for fd in descriptors:
+        with contextlib.suppress(OSError):  # closed meanwhile
+            sockets.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    if not any(f"socket:[{inode}]" in sockets for inode in _tcp_inodes(server_port, client_port)):
+        return f"backend {pid} does not hold this connection here: the database runs elsewhere"
+    try:
+        _write_existing(group / "cgroup.procs", str(pid))
+    except OSError as exc:
+        return f"{group}: {exc.strerror or exc}"
+    return ""
+
+
+def _tcp_inodes(local_port: int, remote_port: int) -> set[str]:
+    """Socket inodes of this host's TCP connections between these ports (IPv4 and IPv6)."""
+    wanted = (f"{local_port:04X}", f"{remote_port:04X}")
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            next(lines)  # the header
+            for line in lines:
+                fields = line.split()
+                ports = (fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1])
+                if ports == wanted:
+                    inodes.add(fields[9])
+    return inodes

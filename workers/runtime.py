@@ -10,6 +10,7 @@ asyncpg, and prefork would need one process per in-flight call.)
 import asyncio
 import threading
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -20,11 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.limits.limiter import Limiter
+from workers.cpu_group import include_database_backends
 from workers.jobs.capacity import CallCapacity
 from workers.providers.base import Provider
 from workers.providers.registry import build_providers
 
 T = TypeVar("T")
+
+# The idle CPU group this process joined at start (`celery_app`), if any: its database backends
+# join it too.
+idle_cpu_group: Path | None = None
 
 
 # The jobs table's size swings with every batch: a worker's connections drop their plans this
@@ -47,6 +53,8 @@ class Runtime:
         self._thread = threading.Thread(target=self.loop.run_forever, name="worker-io", daemon=True)
         self._thread.start()
         self.engine = worker_engine(settings)
+        if idle_cpu_group is not None and settings.worker_idle_cpu_group_includes_database:
+            include_database_backends(self.engine, idle_cpu_group)
         self.stopping = False  # set at warm shutdown: long-running loops (the dispatcher) end
         self.sessionmaker = create_sessionmaker(self.engine)
         self.redis = Redis.from_url(settings.redis_url)

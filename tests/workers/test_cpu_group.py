@@ -1,8 +1,10 @@
 """Background workers join an idle CPU group: on this machine for real, elsewhere they say why not."""
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -11,8 +13,14 @@ from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from shared.config import Settings
+from shared.db import create_engine
 from tests import processes
-from workers.cpu_group import CGROUP_MOUNTS, join_idle_cpu_group
+from workers.cpu_group import (
+    CGROUP_MOUNTS,
+    _move_backend,
+    include_database_backends,
+    join_idle_cpu_group,
+)
 
 # Joining a group needs a writable cgroup tree: CI and make run here run as root, so these run.
 # Where it is not writable the feature is the fallback, which the last three tests cover anywhere.
@@ -24,12 +32,19 @@ needs_cgroups = pytest.mark.skipif(
 
 @pytest.fixture
 def group_name():  # type: ignore[no-untyped-def]
-    """A group of this test's own, removed once its processes have ended."""
+    """A group of this test's own, removed once its processes have ended (a database backend
+    ends a moment after its connection closes)."""
     name = f"assistants-test-{uuid.uuid4().hex[:8]}"
     yield name
     for mount in CGROUP_MOUNTS:
-        if (mount / name).is_dir():
-            (mount / name).rmdir()
+        deadline = time.monotonic() + 10
+        while (mount / name).is_dir():
+            try:
+                (mount / name).rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
 
 def cgroups_of(pid: int | str) -> str:
@@ -99,3 +114,62 @@ def test_without_a_cgroup_filesystem_the_worker_runs_on_and_says_why(tmp_path: P
 def test_the_group_name_cannot_leave_the_cgroup_tree() -> None:
     with pytest.raises(ValidationError):
         Settings(worker_idle_cpu_group="../../etc")
+
+
+def _connect_twice(
+    database_url: str, group: Path, members: bool = True
+) -> tuple[list[int], set[int]]:
+    """Two pooled connections of an engine with the group's listener: their backends' pids, and
+    the group's processes while they are open (a backend ends with its connection)."""
+
+    async def go() -> tuple[list[int], set[int]]:
+        engine = create_engine(Settings(database_url=database_url), pool_size=2)
+        include_database_backends(engine, group)
+        try:
+            held = [await engine.connect() for _ in range(2)]
+            pids = [(await c.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one() for c in held]
+            inside = (group / "cgroup.procs").read_text().split() if members else []
+            for connection in held:
+                await connection.close()
+            return pids, {int(pid) for pid in inside}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@needs_cgroups
+def test_the_database_backends_of_a_worker_in_the_group_join_it(
+    group_name: str, settings: Settings
+) -> None:
+    group = WRITABLE_MOUNTS[0] / group_name
+    group.mkdir()
+    with capture_logs() as logs:
+        pids, inside = _connect_twice(settings.database_url, group)
+    assert len(set(pids)) == 2
+    assert set(pids) <= inside
+    assert os.getpid() not in inside  # the backends moved, not the process connecting
+    assert logs == []
+
+
+def test_a_backend_that_cannot_be_moved_stays_and_the_connections_work(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Said once for the pool, not per connection."""
+    not_a_group = tmp_path / "group"  # no cgroup.procs: the move fails
+    not_a_group.mkdir()
+    with capture_logs() as logs:
+        pids, _ = _connect_twice(settings.database_url, not_a_group, members=False)
+    assert len(set(pids)) == 2
+    (warning,) = logs
+    assert warning["event"] == "worker.database_backends_not_in_idle_cpu_group"
+    assert warning["log_level"] == "warning"
+
+
+def test_a_backend_that_cannot_be_matched_to_a_process_here_is_not_moved(tmp_path: Path) -> None:
+    """A Unix socket shows no client port; with a database on another host, a local process
+    with the backend's pid is somebody else."""
+    (tmp_path / "cgroup.procs").write_text("")
+    assert "Unix socket" in _move_backend(tmp_path, os.getpid(), None, None)
+    assert "does not hold this connection" in _move_backend(tmp_path, os.getpid(), 5432, 1)
+    assert (tmp_path / "cgroup.procs").read_text() == ""
