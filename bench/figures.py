@@ -296,6 +296,18 @@ def figures(r: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def _group_members(r: dict[str, Any]) -> str:
+    """What shared the background worker's idle group during target 6, as counted there."""
+    members = (r.get("isolation") or {}).get("background_group")
+    if not members:
+        return "its emulator and its PostgreSQL backends (not counted in this run)"
+    counted = ", ".join(f"{n} {c}" for c, n in sorted(members.items()))
+    return (
+        "its PostgreSQL backends (WORKER_IDLE_CPU_GROUP_INCLUDES_DATABASE) and its emulator "
+        f"(in the group during target 6: {counted} processes)"
+    )
+
+
 def build(r: dict[str, Any], args: argparse.Namespace) -> str:
     plan = r["plan"]
     command = "make bench" + (" (bench/run.py " + " ".join(r["argv"]) + ")" if r["argv"] else "")
@@ -320,18 +332,21 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         f"light-load run ({plan.isolation_requests} for target 6, idle and loaded runs in turn), "
         f"{plan.ingest_items:,}-item ingest, {plan.crud_assistants:,} assistants "
         "(seeded by SQL, then VACUUM ANALYZE, as autovacuum leaves a table)",
-        "- System under test: 1 uvicorn process (API), 1 Celery worker (threads pool, "
-        "concurrency 200), beat, the emulator; WORKER_MAX_CALLS=200 (provider calls in flight), DISPATCH_MAX_IN_FLIGHT=240 (jobs handed out), WORKER_CONCURRENCY=50 (sizes the worker DB pool to 10+10; see analysis), LOG_LEVEL=WARNING, "
+        "- System under test: 1 uvicorn process (API), 2 Celery workers (threads pool): the "
+        "interactive worker (synchronous execute, 50 threads) and the background worker (200), "
+        "beat; two emulator processes as the providers, one for the interactive worker (and "
+        "target 4's direct calls), one for the background worker; WORKER_MAX_CALLS=200 (provider calls in flight), DISPATCH_MAX_IN_FLIGHT=240 (jobs handed out), WORKER_CONCURRENCY=50 (sizes the worker DB pool to 10+10; see analysis), LOG_LEVEL=WARNING, "
         "LIMIT_WINDOW_SECONDS=5 (the limiter's 'minute' is 5 s for target 7; every other company "
         "has limits far above the load). All on the same 2 cores as the load generator.",
         "- The background worker's CPU priority: "
         + (
-            "an idle CPU group (WORKER_IDLE_CPU_GROUP, `cpu.idle`)"
+            "an idle CPU group (WORKER_IDLE_CPU_GROUP, `cpu.idle`), with " + _group_members(r)
             if r.get("background_idle_group")
             else "nice 10 only (no writable cgroup tree here: target 6 is measured without "
             "the idle CPU group)"
         )
-        + "; the interactive worker, the API, PostgreSQL and the emulator at normal priority.",
+        + "; the interactive worker, the API, their PostgreSQL backends, Redis and the "
+        "interactive worker's emulator at normal priority.",
     ]
     if r.get("error"):
         header += ["", f"**The run stopped early:** `{r['error']}`; figures below are partial."]

@@ -93,10 +93,10 @@ def uvicorn(name: str, app: str, port: int, env: dict[str, str], log_dir: Path) 
     return Proc(name, args, env, log_dir)
 
 
-def emulator(port: int, env: dict[str, str], log_dir: Path) -> Proc:
+def emulator(port: int, env: dict[str, str], log_dir: Path, name: str = "emulator") -> Proc:
     args = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port)]
     args += ["--max-records", "1000", "--log-level", "warning"]
-    return Proc("emulator", args, env, log_dir)
+    return Proc(name, args, env, log_dir)
 
 
 def celery_worker(

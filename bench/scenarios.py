@@ -268,8 +268,8 @@ def isolation(
     def traced() -> dict[str, Any] | None:  # an extra, unmeasured run under `perf sched`
         if perf is None:
             return None
-        names = ("api", "interactive", "emulator", "worker")
-        processes = {n: world.procs[n].pid for n in names}
+        names = ("api", "interactive", "emulator", "worker", "emulator-background")
+        processes = {n: world.procs[n].pid for n in names if n in world.procs}
         db_port = urlsplit(world.settings.sync_database_url).port or 5432
         trace = sched_trace.Trace(perf, SCHED_TRACE_SECONDS, processes, db_port)
         result = light(SCHED_TRACE_REQUESTS)
@@ -279,6 +279,7 @@ def isolation(
     traces = {"idle": traced()}
     rss_start = rss_mb(world.procs["worker"].pid)
     rss_running = float("nan")
+    group: dict[str, int] = {}
     first_since = world.db_now()
     for run in range(plan.runs):
         idle.append(light())
@@ -287,6 +288,7 @@ def isolation(
         time.sleep(2)
         if run == 0:
             rss_running = rss_mb(world.procs["worker"].pid)
+            group = world.background_group_members()  # the worker's backends are connected now
         busy.append(light())
         log(
             f"isolation run {run + 1}: idle p99 {idle[run]['p99']:.1f} ms, with batch p99 "
@@ -334,6 +336,7 @@ def isolation(
         "rss": (rss_start, rss_running, rss_end),
         "done_after_busy": queued_during["done"],
         "traces": traces if perf else None,
+        "background_group": group,
         "jobs_run": world.job_stats(batcher.company_id, first_since)["succeeded"],
     }
 

@@ -9,6 +9,7 @@ LABELS = {
     "interactive": "interactive worker",
     "worker": "background worker (batch)",
     "emulator": "emulator",
+    "emulator-background": "emulator for the background worker",
     "pg:api": "PostgreSQL for the API",
     "pg:interactive": "PostgreSQL for the interactive worker",
     "pg:worker": "PostgreSQL for the background worker",
