@@ -89,8 +89,8 @@ class Settings(BaseSettings):
     # costs a Celery task, a claim, outcome writes, limiter calls and a dispatcher wake-up, so its
     # size sets their cost per item: 40 drained a batch at 1.22-1.25x the bare Celery no-op drain,
     # 30 at 1.07x, 20 at 0.96x (bench, docs/benchmarks.md); on a slower host 40 gave 0.99-1.01x
-    # and 80 1.08-1.22x (sixteenth run). It is also each company's quantum per dispatcher pass,
-    # and the cap divided by it is how many workers a batch can keep busy at once.
+    # and 80 1.08-1.22x (docs/benchmarks.md, sixteenth run). It is also each company's quantum
+    # per dispatcher pass, and the cap divided by it is how many workers a batch keeps busy.
     dispatch_max_in_flight: int = 150
     dispatch_chunk_size: int = 80
     dispatch_interval_seconds: float = 1.0
