@@ -44,12 +44,6 @@ ASSISTANT = {
     "teamIds": ["team-1"],
 }
 WORKER_THREADS = 200
-# The emulator stands for the providers' fleets, which answer the interactive worker's call no
-# later for the batch's thousand calls a second. One emulator process for both queued the
-# interactive call behind the batch's bursts on its event loop (its latency at p99 2 -> 9 ms,
-# docs/benchmarks.md, fifteenth run), and its CPU for the batch, a provider's work, competed
-# with the interactive path. So the background worker has an emulator of its own, in its idle
-# CPU group; the interactive worker and target 4's direct calls share the other.
 INTERACTIVE_THREADS = 50
 # The background worker yields the CPU to the interactive one, as separate CPU does in a deployment
 # (compose: cpu_shares; make run: an idle CPU group, nice where that is not allowed). One machine
@@ -115,7 +109,13 @@ class World:
         if name == "emulator":
             proc = processes.emulator(self.settings.emulator_port, env, logs)
             proc.start(health_url=f"{self.emulator_url}/_emulator/health")
-        elif name == "emulator-background":  # the provider as the background worker meets it
+        elif name == "emulator-background":
+            # The emulator stands for the providers' fleets, which don't answer one caller later
+            # because another sends a thousand calls a second. One emulator for both workers
+            # queued the interactive call behind the batch's bursts on its event loop (p99 2 -> 9
+            # ms, docs/benchmarks.md, fifteenth run), and its CPU for the batch, a provider's
+            # work, competed with the interactive path. So the background worker has its own, in
+            # its idle CPU group; the interactive worker and target 4's direct calls share the other.
             port = self.background_emulator_port
             proc = processes.emulator(port, env, logs, name)
             proc.start(health_url=f"http://127.0.0.1:{port}/_emulator/health")
