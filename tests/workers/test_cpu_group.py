@@ -23,7 +23,8 @@ from workers.cpu_group import (
 )
 
 # Joining a group needs a writable cgroup tree: CI and make run here run as root, so these run.
-# Where it is not writable the feature is the fallback, which the last three tests cover anywhere.
+# Where it is not writable the feature is the fallback, which the tests without the marker cover
+# anywhere (the worker says why; backends that can't be matched or moved stay where they are).
 WRITABLE_MOUNTS = [m for m in CGROUP_MOUNTS if os.access(m / "cgroup.procs", os.W_OK)]
 needs_cgroups = pytest.mark.skipif(
     not WRITABLE_MOUNTS, reason="the cgroup tree is not writable here (needs root or delegation)"
