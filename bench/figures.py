@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench import sched_report
+from bench import cpu, sched_report
 from bench.report import Figure, fmt, machine, median, render
 
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
@@ -296,6 +296,56 @@ def figures(r: dict[str, Any]) -> list[Figure]:
     return out
 
 
+CPU_ROWS = (  # (results key, sub-key or None, what the row is)
+    ("http_baselines", "bare16", "a: bare endpoint, 16 conns"),
+    ("http_baselines", "naive", "b: naive INSERT + send_task, 64 conns"),
+    ("direct", None, "d: direct SDK call, 1 conn"),
+    ("sync", None, "4: sync execute, 1 conn"),
+    ("crud", "list", "8: CRUD list, 16 conns"),
+    ("crud", "list_first", "8: CRUD list first pages, 16 conns"),
+    ("crud", "get", "8: CRUD get, 16 conns"),
+)
+
+
+def cpu_section(r: dict[str, Any]) -> list[str]:
+    """Where each request's CPU went, by process: what the latency targets are made of."""
+    rows: list[tuple[str, list[dict[str, Any]]]] = []
+    for key, sub, title in CPU_ROWS:
+        runs = r.get(key) or []
+        if sub is not None:
+            runs = runs.get(sub, []) if isinstance(runs, dict) else []
+        runs = [run for run in runs if run.get("cpu")]
+        if runs:
+            rows.append((title, runs))
+    if not rows:
+        return []
+    columns = list(dict.fromkeys(name for _, runs in rows for run in runs for name in run["cpu"]))
+    columns = [c for c in columns if c != cpu.REST] + [cpu.REST]
+    lines = [
+        "## CPU per request, by process",
+        "",
+        "Milliseconds of CPU (user + system, all threads, from /proc) each process spent per "
+        "request during the runs of a figure, median of the runs; `rest of machine` is the "
+        "machine's other busy time (load generator, anything else). At one connection a "
+        "request's path runs mostly one process after another, so its latency is about the CPU "
+        "on the path; at 16 or 64 connections on 2 cores the CPU per request sets the rate, and "
+        "the rate the queueing. bench/cpu.py.",
+        "",
+        "| run | p50 / p99 ms | " + " | ".join(columns) + " | total |",
+        "|---|---|" + "---|" * (len(columns) + 1),
+    ]
+    for title, runs in rows:
+        cells = [median([run["cpu"].get(c, float("nan")) for run in runs]) for c in columns]
+        total = median([sum(run["cpu"].values()) for run in runs])
+        latency = f"{fmt(median(_vals(runs, 'p50')))} / {fmt(median(_vals(runs, 'p99')))}"
+        lines.append(
+            f"| {title} | {latency} | "
+            + " | ".join("-" if math.isnan(v) else f"{v:.2f}" for v in cells)
+            + f" | {total:.2f} |"
+        )
+    return lines
+
+
 def _group_members(r: dict[str, Any]) -> str:
     """What shared the background worker's idle group during target 6, as counted there."""
     members = (r.get("isolation") or {}).get("background_group")
@@ -351,6 +401,8 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
     if r.get("error"):
         header += ["", f"**The run stopped early:** `{r['error']}`; figures below are partial."]
     sections = []
+    if cpu_lines := cpu_section(r):
+        sections.append("\n".join(cpu_lines))
     if r.get("isolation"):
         sections.append("\n".join(sched_report.section(r["isolation"].get("traces"))))
     if ANALYSIS.exists():

@@ -82,6 +82,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     duration = time.perf_counter() - started
     return {
         "requests": len(latencies),
+        "warmup": args.warmup,
         "errors": errors,
         "duration": duration,
         "rps": len(latencies) / duration,

@@ -3,19 +3,29 @@
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from bench import sched_trace
+from bench import cpu, sched_trace
 from bench.load import Load
 from bench.noop_tasks import KEY_PREFIX, QUEUE
 from bench.processes import rss_mb
 from bench.world import World
 
 BODY = json.dumps({"userInput": "Hello, how are you?"})
+
+
+def with_cpu(world: World, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A load run's result with `cpu`: milliseconds of CPU per request by process."""
+    before = world.cpu_snapshot()
+    result = run()
+    served = result["requests"] + result.get("warmup", 0)
+    result["cpu"] = cpu.per_request(before, world.cpu_snapshot(), served)
+    return result
 
 
 @dataclass
@@ -59,13 +69,16 @@ def http_baselines(world: World, load: Load, plan: Plan) -> dict[str, list[dict[
             ("naive", "/naive", 64),
             ("bare16", "/bare", 16),
         ):
-            result = load.http(
-                world.baseline_url,
-                [path],
-                method="POST",
-                body=BODY,
-                connections=conns,
-                duration=plan.duration,
+            result = with_cpu(
+                world,
+                lambda path=path, conns=conns: load.http(
+                    world.baseline_url,
+                    [path],
+                    method="POST",
+                    body=BODY,
+                    connections=conns,
+                    duration=plan.duration,
+                ),
             )
             out[key].append(result)
             log(f"baseline {key} run {run + 1}: {result['rps']:.0f} rps p99 {result['p99']:.1f} ms")
@@ -109,23 +122,29 @@ def light_latency(
     """(direct SDK runs, sync execute runs), interleaved so drift hits both alike."""
     direct, sync = [], []
     for run in range(plan.runs):
-        d = load.python(
-            f"{world.emulator_url}/v1",
-            ["/"],
-            connections=conns,
-            duration=120,
-            requests=plan.light_requests,
-            sdk_model="gpt-4o",
+        d = with_cpu(
+            world,
+            lambda: load.python(
+                f"{world.emulator_url}/v1",
+                ["/"],
+                connections=conns,
+                duration=120,
+                requests=plan.light_requests,
+                sdk_model="gpt-4o",
+            ),
         )
-        s = load.python(
-            world.api_url,
-            [execute_path(tenant)],
-            method="POST",
-            body=BODY,
-            headers=tenant.headers,
-            connections=conns,
-            duration=120,
-            requests=plan.light_requests,
+        s = with_cpu(
+            world,
+            lambda: load.python(
+                world.api_url,
+                [execute_path(tenant)],
+                method="POST",
+                body=BODY,
+                headers=tenant.headers,
+                connections=conns,
+                duration=120,
+                requests=plan.light_requests,
+            ),
         )
         direct.append(d)
         sync.append(s)
@@ -380,8 +399,15 @@ def crud(
     out: dict[str, list[dict[str, Any]]] = {"list": [], "list_first": [], "get": []}
     for run in range(plan.runs):
         for key, paths in (("list", lists), ("list_first", first_pages), ("get", gets)):
-            result = load.http(
-                world.api_url, paths, headers=tenant.headers, connections=16, duration=plan.duration
+            result = with_cpu(
+                world,
+                lambda paths=paths: load.http(
+                    world.api_url,
+                    paths,
+                    headers=tenant.headers,
+                    connections=16,
+                    duration=plan.duration,
+                ),
             )
             out[key].append(result)
             log(

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 from redis import Redis
 
-from bench import processes
+from bench import cpu, processes
 from shared.companies.limits import set_limits
 from shared.companies.service import create_company
 from shared.config import get_settings
@@ -169,6 +169,20 @@ class World:
             raise ValueError(name)
         self.procs[name] = proc
         return proc
+
+    def cpu_snapshot(self) -> dict[str, dict[int, float]]:
+        """CPU seconds so far of each running process of the system (bench/cpu.py)."""
+        names = {
+            "api": "API",
+            "baseline": "baseline app",
+            "interactive": "interactive worker",
+            "worker": "background worker",
+            "emulator": "emulator",
+            "emulator-background": "background emulator",
+        }
+        return cpu.snapshot(
+            {label: [self.procs[name].pid] for name, label in names.items() if name in self.procs}
+        )
 
     def _joined_cpu_group(self, proc: processes.Proc, timeout: float = 15.0) -> bool:
         """The worker joins its group as Celery starts it (`worker_init`), or logs why not."""
