@@ -329,7 +329,8 @@ def cpu_section(r: dict[str, Any]) -> list[str]:
         "machine's other busy time (load generator, anything else). At one connection a "
         "request's path runs mostly one process after another, so its latency is about the CPU "
         "on the path; at 16 or 64 connections on 2 cores the CPU per request sets the rate, and "
-        "the rate the queueing. bench/cpu.py.",
+        "the rate the queueing. The one-connection rows' `rest of machine` holds the Python load "
+        "generator, start-up included (a few hundred requests per run). bench/cpu.py.",
         "",
         "| run | p50 / p99 ms | " + " | ".join(columns) + " | total |",
         "|---|---|" + "---|" * (len(columns) + 1),
@@ -343,7 +344,7 @@ def cpu_section(r: dict[str, Any]) -> list[str]:
             + " | ".join("-" if math.isnan(v) else f"{v:.2f}" for v in cells)
             + f" | {total:.2f} |"
         )
-    return lines
+    return [*lines, ""]
 
 
 def _group_members(r: dict[str, Any]) -> str:
