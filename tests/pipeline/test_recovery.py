@@ -158,7 +158,10 @@ async def test_a_job_that_waited_longer_than_the_limit_window_is_admitted_again_
     assert job["status"] == "succeeded", job
     assert len(emu.requests(contains=text)) == 1
     row = await job_row(job_id)
-    assert (row.deliveries, row.attempts) == (2, 1)  # handed back uncalled, then run once
+    # Handed back uncalled, then run once. The beat queued reaper runs while no worker was up;
+    # when one of them reaches the job before the hand-back it finds it queued past the requeue
+    # age and sends a copy, which is handed back uncalled too (not admitted): a third delivery.
+    assert row.attempts == 1 and row.deliveries in (2, 3)
     readmitted_at = redis.zscore(requests_log, job_id)
     redis.close()
     window_ms = (settings.limit_window_seconds + settings.limit_window_margin_seconds) * 1000
