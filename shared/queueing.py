@@ -5,9 +5,13 @@ arguments are job ids only, so no prompt, input or secret ever travels through t
 shows in Flower.
 """
 
+import base64
+import uuid
 from enum import StrEnum
 
+import orjson
 from celery import Celery
+from redis.asyncio import Redis
 
 from shared.config import Settings
 
@@ -118,3 +122,57 @@ def send_chunks(app: Celery, settings: Settings, chunks: list[tuple[str, list[st
 
 def request_dispatch(app: Celery, settings: Settings) -> None:
     app.send_task(DISPATCH_TASK, queue=queue_name(settings, Queue.maintenance), expires=30)
+
+
+def task_envelope(
+    app: Celery, settings: Settings, name: str, args: list[str], queue: Queue
+) -> bytes:
+    """A task message as kombu's Redis transport stores it in the queue's list.
+
+    Celery builds the message (its task protocol 2, `as_task_v2`); this adds kombu's transport
+    envelope that `Producer.publish` would: the body in base64, a delivery tag, the delivery info
+    of the default exchange (the routing key is the queue) and the default priority, which is
+    stored in the queue's own list. tests/shared/test_task_envelope.py holds it equal to what
+    kombu writes for the same task.
+    """
+    task_id = str(uuid.uuid4())
+    # `ignore_result=None` as `send_task` sends it: the task's own setting decides.
+    headers, properties, body, _ = app.amqp.as_task_v2(task_id, name, args=args, ignore_result=None)
+    return orjson.dumps(
+        {
+            "body": base64.b64encode(orjson.dumps(body)).decode(),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": headers,
+            "properties": {
+                **properties,
+                "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": queue_name(settings, queue)},
+                "priority": 0,
+                "body_encoding": "base64",
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+    )
+
+
+async def push_jobs(
+    redis: Redis, app: Celery, settings: Settings, jobs: list[tuple[str, str]]
+) -> None:
+    """`send_jobs` from an event loop: the same messages, one pipelined LPUSH per job.
+
+    Why not `send_jobs` in a thread: kombu's producer is blocking, and the hop to a thread and
+    back plus its publish cost the API 0.6-0.8 ms per job against 0.2 ms for this (a loop of
+    1,000 sends each, one connection), on the path of every synchronous request. Call only after
+    the jobs' transaction committed.
+    """
+    if not jobs:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for job_id, kind in jobs:
+            queue = KIND_QUEUE.get(kind, Queue.default)
+            pipe.lpush(
+                broker_queue_key(settings, queue),
+                task_envelope(app, settings, EXECUTE_TASK, [job_id], queue),
+            )
+        await pipe.execute()

@@ -42,7 +42,7 @@ from shared.jobs.service import Gate
 from shared.limits.errors import RateLimited, rate_headers
 from shared.models import Job
 from shared.notifications import publish_job_done
-from shared.queueing import send_jobs
+from shared.queueing import push_jobs
 from shared.schemas import ErrorResponse, PageMeta
 from shared.sessions.errors import SessionConflict
 
@@ -83,7 +83,7 @@ Prefer = Annotated[str | None, Header(description="`respond-async` answers 202 a
 async def enqueue(state: AppState, jobs: list[tuple[str, str]]) -> None:
     """Send after commit. If the broker is down the job stays queued and the reaper sends it later."""
     try:
-        await run_in_threadpool(send_jobs, state.celery, state.settings, jobs)
+        await push_jobs(state.redis, state.celery, state.settings, jobs)
     except Exception as exc:
         logger.warning(
             "enqueue failed; the reaper will retry", error=type(exc).__name__, jobs=len(jobs)
