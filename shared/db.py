@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, TextClause, event
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -36,7 +36,10 @@ class Base(DeclarativeBase):
 
 
 def create_engine(
-    settings: Settings, pool_size: int | None = None, *, plan_max_age: float | None = None
+    settings: Settings,
+    pool_size: int | None = None,
+    *,
+    plan_max_age: float | None = None,
 ) -> AsyncEngine:
     """`plan_max_age` (seconds) is for the workers: after five runs of a prepared statement a
     pooled connection may switch to one generic plan, kept until the table's next ANALYZE, and
@@ -96,12 +99,18 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
         yield raw.driver_connection
 
 
-@asynccontextmanager
-async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection on which each statement is its own transaction, for work that is one
-    statement: it goes without BEGIN and COMMIT round trips."""
-    async with engine.connect() as connection:
-        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+class DriverStatement:
+    """A `text()` statement compiled once for asyncpg's own connections: `$n` placeholders, and
+    its parameters' names in their order. SQLAlchemy's own compiler does the numbering, so the
+    statement keeps one source and its `:name` form still serves sessions."""
+
+    def __init__(self, statement: TextClause) -> None:
+        compiled = statement.compile(dialect=asyncpg_dialect())
+        self.sql: str = compiled.string
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
 
 
 def utcnow() -> datetime:

@@ -12,6 +12,7 @@ the kernel preempts for any other group's wake-up (docs/benchmarks.md, eleventh 
 
 import contextlib
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,22 +83,43 @@ def include_database_backends(engine: AsyncEngine, group: Path) -> None:
     be this connection's peer here (it owns the socket of this connection's two ports); a
     database on another host, a Unix socket or a refusal leaves it where it is, said once.
     """
-    refused: list[str] = []
+    warn = _warn_once(group)
 
     @event.listens_for(engine.sync_engine, "connect")
     def connect(dbapi_connection: Any, _record: Any) -> None:
         pid, server_port, client_port = dbapi_connection.run_async(
             lambda connection: connection.fetchrow(_BACKEND)
         )
-        reason = _move_backend(group, pid, server_port, client_port)
-        if reason and not refused:
-            refused.append(reason)
+        warn(_move_backend(group, pid, server_port, client_port))
+
+
+def database_backend_joiner(group: Path) -> Callable[[Any], Awaitable[None]]:
+    """`include_database_backends` for asyncpg's own pool: its `init`, run on each new
+    connection."""
+    warn = _warn_once(group)
+
+    async def join(connection: Any) -> None:
+        pid, server_port, client_port = await connection.fetchrow(_BACKEND)
+        warn(_move_backend(group, pid, server_port, client_port))
+
+    return join
+
+
+def _warn_once(group: Path) -> Callable[[str], None]:
+    """A pool's backends that can't join the group are said once, with the first reason."""
+    warned: list[str] = []
+
+    def warn(reason: str) -> None:
+        if reason and not warned:
+            warned.append(reason)
             log.warning(
                 "worker.database_backends_not_in_idle_cpu_group",
                 group=str(group),
                 reason=reason,
                 consequence="the database's share of background work keeps its normal priority",
             )
+
+    return warn
 
 
 def _move_backend(group: Path, pid: int, server_port: int | None, client_port: int | None) -> str:

@@ -9,23 +9,45 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
+import asyncpg
 import orjson
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared.catalogue.service import find_model
-from shared.db import autocommit, utcnow
+from shared.db import utcnow
 from shared.ids import new_id
 from shared.jobs import lifecycle_sql
 from shared.models import Job, Session, SessionMessage
+
+
+class ClaimedRecord:
+    """An asyncpg record of the claim (`driver_connection`) with its columns as attributes, as
+    SQLAlchemy's rows have them."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: asyncpg.Record) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._record[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
 
 # The claimed job as the claim statement returned it: a row with the jobs table's columns as
 # attributes (`job.id`, `job.input`, ...). Read-only by design, and not an ORM instance: building
 # `Job` objects was a twentieth of a worker's event-loop time at a few hundred jobs a second.
 # (`finish`, for one job outside the pipeline, passes the ORM object: same attributes.)
-ClaimedJob = Row[Any] | Job
+ClaimedJob = Row[Any] | ClaimedRecord | Job
+
+# Where a job's statements run: a session or connection of SQLAlchemy's, or asyncpg's own
+# connection (`driver_connection`), which the workers use for the claim and the outcome.
+Executor: TypeAlias = AsyncSession | AsyncConnection | asyncpg.Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +73,20 @@ class Outcome:
     error_message: str | None = None
 
 
-async def claim_many(
-    session: AsyncSession | AsyncConnection, job_ids: list[str], lease: timedelta
-) -> list[Claim]:
+async def claim_many(session: Executor, job_ids: list[str], lease: timedelta) -> list[Claim]:
     """Take jobs for execution, with what their calls need, in one statement; those gone,
     finished, blocked or leased by another are left out. Every job of one delivery shares its
-    claim token. Workers pass an autocommit connection: the one statement is the transaction."""
+    claim token. Workers pass asyncpg's connection: the one statement is the transaction."""
     now = utcnow()
     token = secrets.token_hex(16)
-    rows = await session.execute(
-        lifecycle_sql.CLAIM,
-        {"ids": job_ids, "token": token, "now": now, "lease_until": now + lease},
-    )
+    params = {"ids": job_ids, "token": token, "now": now, "lease_until": now + lease}
+    rows: Any
+    if isinstance(session, asyncpg.Connection):
+        statement = lifecycle_sql.CLAIM_DRIVER
+        records = await session.fetch(statement.sql, *statement.args(params))
+        rows = [ClaimedRecord(record) for record in records]
+    else:
+        rows = await session.execute(lifecycle_sql.CLAIM, params)
     return [
         Claim(
             job=row,
@@ -219,7 +243,7 @@ def _finish_params(outcomes: list[tuple[Claim, Outcome]]) -> dict[str, Any]:
 
 
 async def finish_many(
-    session: AsyncSession | AsyncConnection,
+    session: Executor,
     outcomes: list[tuple[Claim, Outcome]],
     *,
     only_last_turns: bool = False,
@@ -229,27 +253,32 @@ async def finish_many(
 
     Two statements whatever the number of jobs (`lifecycle_sql`); a job whose claim is no longer
     ours (its token changed, or it is no longer running) is left out and gets nothing written.
-    With `only_last_turns`, one statement, which may run on an autocommit connection: it also
-    leaves out jobs whose session has a later turn (see `write_outcomes`).
+    With `only_last_turns`, one statement, which may run on asyncpg's connection outside a
+    transaction: it also leaves out jobs whose session has a later turn (see `write_outcomes`).
     """
     if not outcomes:
         return []
     now = utcnow()
     session_ids = sorted({c.job.session_id for c, _ in outcomes if c.job.session_id})
-    rows = await session.execute(
-        lifecycle_sql.FINISH,
-        {
-            **_finish_params(outcomes),
-            "session_ids": session_ids,
-            "only_last_turns": only_last_turns,
-            "now": now,
-        },
-    )
+    params = {
+        **_finish_params(outcomes),
+        "session_ids": session_ids,
+        "only_last_turns": only_last_turns,
+        "now": now,
+    }
+    rows: Any
+    if isinstance(session, asyncpg.Connection):
+        statement = lifecycle_sql.FINISH_DRIVER
+        rows = await session.fetch(statement.sql, *statement.args(params))
+    else:
+        rows = await session.execute(lifecycle_sql.FINISH, params)
     ours = {job_id: session_id for job_id, session_id in rows}
     written = [(claim_, outcome) for claim_, outcome in outcomes if claim_.job.id in ours]
     released: dict[str, tuple[str, str]] = {}
     finished_sessions = sorted({sid for sid in ours.values() if sid})
     if finished_sessions and not only_last_turns:
+        if isinstance(session, asyncpg.Connection):
+            raise TypeError("releasing the next turns needs a transaction of SQLAlchemy's")
         result = await session.execute(
             lifecycle_sql.RELEASE, {"session_ids": finished_sessions, "now": now}
         )
@@ -270,16 +299,16 @@ async def finish_many(
 
 
 async def write_outcomes(
-    engine: AsyncEngine, outcomes: list[tuple[Claim, Outcome]]
+    job_pool: asyncpg.Pool, engine: AsyncEngine, outcomes: list[tuple[Claim, Outcome]]
 ) -> list[tuple[Claim, Outcome, Finished]]:
     """Write outcomes (see `finish_many`) in as few round trips as their sessions allow.
 
-    First one statement without BEGIN and COMMIT for every job that no later turn waits on:
-    every batch item and nearly every interactive job. Jobs of sessions with a later turn (and
-    any whose claim was lost, which will get nothing written) then go through FINISH and
-    RELEASE in one transaction, which starts the turn that waited.
+    First one statement without BEGIN and COMMIT, on a connection of `job_pool`, for every job that no later
+    turn waits on: every batch item and nearly every interactive job. Jobs of sessions with a
+    later turn (and any whose claim was lost, which will get nothing written) then go through
+    FINISH and RELEASE in one transaction on `engine`, which starts the turn that waited.
     """
-    async with autocommit(engine) as connection:
+    async with job_pool.acquire() as connection:
         written = await finish_many(connection, outcomes, only_last_turns=True)
     ours = {claim_.job.id for claim_, _, _ in written}
     rest = [(c, o) for c, o in outcomes if c.job.id not in ours and c.job.session_id]

@@ -9,6 +9,8 @@ serves any chunk size.
 
 from sqlalchemy import text
 
+from shared.db import DriverStatement
+
 # Take the claimable jobs among :ids and return each with what the call needs: the prompt of
 # its version, the assistant's tools and its session's history as [[role, content], ...].
 # The history is read in the claim's snapshot: a session's next job becomes claimable only in
@@ -161,3 +163,10 @@ RELEASE = text(
     RETURNING session_id, id, kind
     """
 )
+
+# The workers' forms of the two statements every job runs, for asyncpg's own connections
+# (`workers.runtime.job_path_pool`): SQLAlchemy's work per execution (the parameters' processing,
+# the result's rows) was more than half of each one's CPU in the interactive worker's event loop
+# (claim 0.65 against 0.27 ms, outcome 0.64 against 0.30, per synchronous request).
+CLAIM_DRIVER = DriverStatement(CLAIM)
+FINISH_DRIVER = DriverStatement(FINISH)

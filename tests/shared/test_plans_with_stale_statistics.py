@@ -22,7 +22,7 @@ from shared.database_admin import create_database_if_missing, drop_database
 from shared.db import create_engine
 from shared.jobs import dispatch_sql, lifecycle_sql
 from shared.migrations.runner import upgrade
-from workers.runtime import PLAN_MAX_AGE_SECONDS, worker_engine
+from workers.runtime import PLAN_MAX_AGE_SECONDS, job_path_pool, worker_engine
 
 COMPANY, ASSISTANT = "c" * 24, "a" * 24
 
@@ -186,3 +186,46 @@ async def test_worker_connections_replan_for_a_grown_table_within_a_second(growi
         assert "pk_jobs" in grown and "Seq Scan" not in grown, grown
     else:  # the default, which the workers must not keep: a scan of all 50,050 jobs per claim
         assert "Seq Scan on jobs" in grown, grown
+
+
+async def _pool_plan(connection: asyncpg.Connection) -> str:
+    """The plan of the newest prepared PROBE on this asyncpg connection."""
+    name = await connection.fetchval(
+        "SELECT name FROM pg_prepared_statements WHERE statement = $1"
+        " ORDER BY prepare_time DESC LIMIT 1",
+        PROBE_DRIVER,
+    )
+    rows = await connection.fetch(f"EXPLAIN EXECUTE {name}('{{nothing-here}}')")
+    return "\n".join(row[0] for row in rows)
+
+
+PROBE_DRIVER = PROBE.replace(":ids", "$1")
+
+
+async def test_the_job_path_runs_generic_plans_made_again_within_a_second(growing):
+    """The claim and the outcome run on asyncpg's own pool (`workers.runtime.job_path_pool`):
+    planned once per statement and plan age, not at every execution, with a generic plan that,
+    made for no particular ids, still finds them by primary key once the table has grown."""
+    url, jobs = growing
+    await _add_jobs(jobs, "small", 50)
+    await jobs.execute("ANALYZE jobs")
+    settings = get_settings().model_copy(update={"database_url": url})
+    pool = await job_path_pool(settings)
+    try:
+        async with pool.acquire() as connection:
+            mode = await connection.fetchval("SHOW plan_cache_mode")
+            for _ in range(10):
+                await connection.fetch(PROBE_DRIVER, ["nothing-here"])
+            small = await _pool_plan(connection)
+        await _add_jobs(jobs, "grown", 50_000)
+        await asyncio.sleep(PLAN_MAX_AGE_SECONDS + 0.1)
+        async with pool.acquire() as connection:
+            await connection.fetch(PROBE_DRIVER, ["nothing-here"])  # prepared again: it expired
+            grown = await _pool_plan(connection)
+    finally:
+        await pool.close()
+
+    assert mode == "force_generic_plan"
+    assert "$1" in small and "Seq Scan on jobs" in small, small  # generic, for a small table
+    assert "$1" in grown, grown
+    assert "pk_jobs" in grown and "Seq Scan" not in grown, grown

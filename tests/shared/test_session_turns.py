@@ -21,6 +21,7 @@ from shared.jobs.lifecycle import Outcome
 from shared.jobs.schemas import ExecuteRequest
 from shared.models import Job, Session
 from tests.factories import create_assistant
+from workers.runtime import job_path_pool
 
 LEASE = timedelta(seconds=30)
 
@@ -166,7 +167,12 @@ async def _write_head_outcome(
     sessions: async_sessionmaker[AsyncSession], claim: lifecycle.Claim
 ) -> lifecycle.Finished:
     outcome = Outcome(status="succeeded", response="ok", input_tokens=1, output_tokens=1)
-    [(_, _, finished)] = await lifecycle.write_outcomes(sessions.kw["bind"], [(claim, outcome)])
+    pool = await job_path_pool(get_settings())
+    try:
+        written = await lifecycle.write_outcomes(pool, sessions.kw["bind"], [(claim, outcome)])
+    finally:
+        await pool.close()
+    [(_, _, finished)] = written
     return finished
 
 

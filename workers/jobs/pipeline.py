@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from redis.exceptions import NoScriptError
 
-from shared.db import autocommit, unit_of_work
+from shared.db import unit_of_work
 from shared.jobs import lifecycle
 from shared.jobs.dispatch import wake_dispatcher
 from shared.jobs.lifecycle import Claim, Finished, Outcome
@@ -182,7 +182,7 @@ class _Outcomes:
                 async with asyncio.timeout(self._rt.settings.worker_outcome_linger_seconds):
                     await self._all_reported.wait()
             group, self._waiting = self._waiting, []
-            written = await lifecycle.write_outcomes(self._rt.engine, group)
+            written = await lifecycle.write_outcomes(self._rt.job_pool, self._rt.engine, group)
             self.follow_ups += await _after(self._rt, written)
 
 
@@ -220,7 +220,7 @@ async def _execute(rt: Runtime, job_ids: list[str], room: Room) -> FollowUps:
 
 async def _execute_part(rt: Runtime, job_ids: list[str], room: Room) -> FollowUps:
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
-    async with autocommit(rt.engine) as connection:  # one statement: no BEGIN, no COMMIT
+    async with rt.job_pool.acquire() as connection:  # one statement: no BEGIN, no COMMIT
         claims = await lifecycle.claim_many(connection, job_ids, lease)
     if not claims:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
         return []
