@@ -29,7 +29,7 @@ from shared.auth.cache import EpochCache
 from shared.batches.schemas import BatchCreateDoc
 from shared.catalogue.service import catalogue
 from shared.config import Settings, get_settings
-from shared.db import create_engine, create_sessionmaker
+from shared.db import create_driver_pool, create_engine, create_sessionmaker
 from shared.heap import freeze_startup_heap
 from shared.jobs.fresh_admission import GroupInsert
 from shared.limits.limiter import Limiter
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings)
         catalogue()  # a broken MODEL_CATALOGUE_FILE stops the start, not the first request
         engine = create_engine(settings)
+        admission_pool = await create_driver_pool(settings, settings.database_pool_size)
         redis = Redis.from_url(settings.redis_url)
         waiter = JobWaiter(redis, job_events_channel(settings))
         await waiter.start()
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             backlog=Backlog(),
             tenancy=tenancy,
             queued=QueuedGauge(partial(count_queued, sessionmaker)),
-            admissions=GroupInsert(engine),
+            admissions=GroupInsert(admission_pool),
         )
         freeze_startup_heap()
         try:
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await waiter.stop()
             await redis.aclose()
+            await admission_pool.close()
             await engine.dispose()
 
     app = FastAPI(

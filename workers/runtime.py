@@ -15,14 +15,12 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
-import orjson
 import uvloop
 from redis.asyncio import Redis
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.config import Settings, get_settings
-from shared.db import create_engine, create_sessionmaker
+from shared.db import create_driver_pool, create_engine, create_sessionmaker
 from shared.limits.limiter import Limiter
 from workers.cpu_group import database_backend_joiner, include_database_backends
 from workers.jobs.capacity import CallCapacity
@@ -52,20 +50,10 @@ def worker_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
-    """The job path's statements are single statements outside transactions that leave no
-    session state (no SET, LISTEN, cursor or advisory lock): asyncpg's default reset, a round
-    trip at every release, would clear nothing."""
-
-
 async def job_path_pool(settings: Settings) -> asyncpg.Pool:
-    """asyncpg's own pool for the two statements every job runs, its claim and its outcome
-    (`lifecycle_sql.CLAIM` and `FINISH`), one statement each per chunk outside a transaction: a
-    few connections serve hundreds of in-flight calls.
-
-    Why not the engine's pool: SQLAlchemy's checkout and return (the isolation level set and
-    reset, its events, a greenlet each way) took 0.3 ms around each of the two statements in the
-    interactive worker, against its claim's 0.2 ms of PostgreSQL's time.
+    """asyncpg's own pool (`create_driver_pool`) for the two statements every job runs, its claim
+    and its outcome (`lifecycle_sql.CLAIM` and `FINISH`), one statement each per chunk outside a
+    transaction: a few connections serve hundreds of in-flight calls.
 
     Why generic plans (`plan_cache_mode`): both take their jobs as arrays, whose length a generic
     plan can't know, so PostgreSQL's own choice was to plan them again at every execution: 0.31
@@ -83,25 +71,12 @@ async def job_path_pool(settings: Settings) -> asyncpg.Pool:
         else None
     )
 
-    async def init(connection: asyncpg.Connection) -> None:
-        for type_name in ("json", "jsonb"):  # decoded, as SQLAlchemy's connections decode them
-            await connection.set_type_codec(
-                type_name,
-                schema="pg_catalog",
-                encoder=lambda value: orjson.dumps(value).decode(),
-                decoder=orjson.loads,
-            )
-        if join_group is not None:
-            await join_group(connection)
-
-    return await asyncpg.create_pool(
-        make_url(settings.database_url).set(drivername="postgresql").render_as_string(False),
-        min_size=0,
-        max_size=settings.worker_database_pool_size,
-        max_cached_statement_lifetime=PLAN_MAX_AGE_SECONDS,
+    return await create_driver_pool(
+        settings,
+        settings.worker_database_pool_size,
         server_settings={"plan_cache_mode": "force_generic_plan"},
-        init=init,
-        reset=_nothing_to_reset,
+        statement_lifetime=PLAN_MAX_AGE_SECONDS,
+        init=join_group,
     )
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.assistants.errors import AssistantNotFound
-from shared.db import driver_connection, utcnow
+from shared.db import utcnow
 from shared.ids import is_id, new_id
 from shared.jobs.schemas import ExecuteRequest
 from shared.limits.service import estimate_tokens
@@ -78,12 +78,12 @@ class Reserved:
 
 
 async def reserve(
-    engine: AsyncEngine, company_id: str, assistant_id: str, body: ExecuteRequest
+    pool: asyncpg.Pool, company_id: str, assistant_id: str, body: ExecuteRequest
 ) -> Reserved:
     """Read the assistant for an interactive request: its limits are checked before any write."""
     if not is_id(assistant_id):
         raise AssistantNotFound()
-    async with driver_connection(engine) as connection:
+    async with pool.acquire() as connection:
         row = await connection.fetchrow(_ASSISTANT, assistant_id, company_id)
     if row is None:
         raise AssistantNotFound()
@@ -100,8 +100,8 @@ class GroupInsert:
     INSERT per request. One statement is one transaction: its rows succeed or fail together.
     """
 
-    def __init__(self, engine: AsyncEngine, max_in_flight: int = 2) -> None:
-        self.engine = engine
+    def __init__(self, pool: asyncpg.Pool, max_in_flight: int = 2) -> None:
+        self.pool = pool  # asyncpg's own (`shared.db.create_driver_pool`)
         self._max_in_flight = max_in_flight
         self._in_flight = 0
         self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
@@ -125,7 +125,7 @@ class GroupInsert:
     async def _write(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         try:
             columns = [[row[i] for row, _ in batch] for i in range(_ROW_FIELDS)]
-            async with driver_connection(self.engine) as connection:
+            async with self.pool.acquire() as connection:
                 records = await connection.fetch(_INSERT_MANY, *columns)
             by_id = {record["id"]: record for record in records}
             for row, future in batch:

@@ -24,8 +24,8 @@ from shared.models import Job, Session, SessionMessage
 
 
 class ClaimedRecord:
-    """An asyncpg record of the claim (`driver_connection`) with its columns as attributes, as
-    SQLAlchemy's rows have them."""
+    """An asyncpg record of the claim (the workers' `job_path_pool`) with its columns as
+    attributes, as SQLAlchemy's rows have them."""
 
     __slots__ = ("_record",)
 
@@ -46,7 +46,7 @@ class ClaimedRecord:
 ClaimedJob = Row[Any] | ClaimedRecord | Job
 
 # Where a job's statements run: a session or connection of SQLAlchemy's, or asyncpg's own
-# connection (`driver_connection`), which the workers use for the claim and the outcome.
+# connection, which the workers use for the claim and the outcome (`workers.runtime.job_path_pool`).
 Executor: TypeAlias = AsyncSession | AsyncConnection | asyncpg.Connection
 
 

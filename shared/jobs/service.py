@@ -95,7 +95,7 @@ async def admit_fresh(
 ) -> Admission:
     """`admit` for a request that starts a new conversation (see `fresh_admission`)."""
     if kind == "interactive":  # refused over the limits before anything is written
-        reserved = await fresh_admission.reserve(writer.engine, company_id, assistant_id, body)
+        reserved = await fresh_admission.reserve(writer.pool, company_id, assistant_id, body)
         limits, decision = await _pass_gate(
             gate, company_id, reserved.job_id, kind, reserved.tokens
         )
