@@ -386,7 +386,7 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         "- System under test: 1 uvicorn process (API), 2 Celery workers (threads pool): the "
         "interactive worker (synchronous execute, 50 threads) and the background worker (200), "
         "beat; two emulator processes as the providers, one for the interactive worker (and "
-        "target 4's direct calls), one for the background worker; WORKER_MAX_CALLS=200 (provider calls in flight), DISPATCH_MAX_IN_FLIGHT=240 (jobs handed out), WORKER_CONCURRENCY=50 (sizes the worker DB pool to 10+10; see analysis), LOG_LEVEL=WARNING, "
+        "target 4's direct calls), one for the background worker; WORKER_MAX_CALLS=200 (provider calls in flight), DISPATCH_MAX_IN_FLIGHT=240 (jobs handed out), WORKER_CONCURRENCY=50, WORKER_DATABASE_POOL_SIZE=10 (a worker's connections: 10 of asyncpg's for claims and outcomes, 5+5 of SQLAlchemy's for the rest), LOG_LEVEL=WARNING, "
         "LIMIT_WINDOW_SECONDS=5 (the limiter's 'minute' is 5 s for target 7; every other company "
         "has limits far above the load). All on the same 2 cores as the load generator.",
         "- The background worker's CPU priority: "

@@ -39,10 +39,7 @@ class Base(DeclarativeBase):
 
 
 def create_engine(
-    settings: Settings,
-    pool_size: int | None = None,
-    *,
-    plan_max_age: float | None = None,
+    settings: Settings, pool_size: int | None = None, *, plan_max_age: float | None = None
 ) -> AsyncEngine:
     """`plan_max_age` (seconds) is for the workers: after five runs of a prepared statement a
     pooled connection may switch to one generic plan, kept until the table's next ANALYZE, and
