@@ -303,10 +303,11 @@ async def write_outcomes(
 ) -> list[tuple[Claim, Outcome, Finished]]:
     """Write outcomes (see `finish_many`) in as few round trips as their sessions allow.
 
-    First one statement without BEGIN and COMMIT, on a connection of `job_pool`, for every job that no later
-    turn waits on: every batch item and nearly every interactive job. Jobs of sessions with a
-    later turn (and any whose claim was lost, which will get nothing written) then go through
-    FINISH and RELEASE in one transaction on `engine`, which starts the turn that waited.
+    First one statement without BEGIN and COMMIT, on a connection of `job_pool`, for every job
+    that no later turn waits on: every batch item and nearly every interactive job. Jobs of
+    sessions with a later turn (and any whose claim was lost, which will get nothing written)
+    then go through FINISH and RELEASE in one transaction on `engine`, which starts the turn
+    that waited.
     """
     async with job_pool.acquire() as connection:
         written = await finish_many(connection, outcomes, only_last_turns=True)
