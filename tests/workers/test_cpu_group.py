@@ -13,11 +13,12 @@ from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from shared.config import Settings
-from shared.db import create_engine
+from shared.db import create_driver_pool, create_engine
 from tests import processes
 from workers.cpu_group import (
     CGROUP_MOUNTS,
     _move_backend,
+    database_backend_joiner,
     include_database_backends,
     join_idle_cpu_group,
 )
@@ -139,28 +140,58 @@ def _connect_twice(
     return asyncio.run(go())
 
 
+def _connect_twice_through_driver_pool(
+    database_url: str, group: Path, members: bool = True
+) -> tuple[list[int], set[int]]:
+    """`_connect_twice` for asyncpg's own pool (the workers' job path) with the group's joiner."""
+
+    async def go() -> tuple[list[int], set[int]]:
+        settings = Settings(database_url=database_url)
+        pool = await create_driver_pool(settings, 2, init=database_backend_joiner(group))
+        try:
+            held = [await pool.acquire() for _ in range(2)]
+            pids = [await c.fetchval("SELECT pg_backend_pid()") for c in held]
+            inside = (group / "cgroup.procs").read_text().split() if members else []
+            for connection in held:
+                await pool.release(connection)
+            return pids, {int(pid) for pid in inside}
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())
+
+
+POOLS = pytest.mark.parametrize(
+    "connect_twice",
+    [_connect_twice, _connect_twice_through_driver_pool],
+    ids=["engine", "driver pool"],
+)
+
+
 @needs_cgroups
+@POOLS
 def test_the_database_backends_of_a_worker_in_the_group_join_it(
-    group_name: str, settings: Settings
+    group_name: str, settings: Settings, connect_twice
 ) -> None:
     group = WRITABLE_MOUNTS[0] / group_name
     group.mkdir()
     with capture_logs() as logs:
-        pids, inside = _connect_twice(settings.database_url, group)
+        pids, inside = connect_twice(settings.database_url, group)
     assert len(set(pids)) == 2
     assert set(pids) <= inside
     assert os.getpid() not in inside  # the backends moved, not the process connecting
     assert logs == []
 
 
+@POOLS
 def test_a_backend_that_cannot_be_moved_stays_and_the_connections_work(
-    tmp_path: Path, settings: Settings
+    tmp_path: Path, settings: Settings, connect_twice
 ) -> None:
     """Said once for the pool, not per connection."""
     not_a_group = tmp_path / "group"  # no cgroup.procs: the move fails
     not_a_group.mkdir()
     with capture_logs() as logs:
-        pids, _ = _connect_twice(settings.database_url, not_a_group, members=False)
+        pids, _ = connect_twice(settings.database_url, not_a_group, members=False)
     assert len(set(pids)) == 2
     (warning,) = logs
     assert warning["event"] == "worker.database_backends_not_in_idle_cpu_group"
