@@ -37,7 +37,19 @@ def figures(r: dict[str, Any]) -> list[Figure]:
         )
         out.append(Figure("b", "naive INSERT + send_task p99", "ms", _vals(base["naive"], "p99")))
     if r.get("noop"):
-        out.append(Figure("c", "no-op Celery drain, 1 worker", "tasks/s", r["noop"]))
+        out.append(
+            Figure(
+                "c",
+                "no-op Celery drain, 1 worker",
+                "tasks/s",
+                r["noop"],
+                note=(
+                    "each run right before a batch run of target 2, so the host's drift hits both"
+                    if r.get("noop_paired")
+                    else ""
+                ),
+            )
+        )
     if r.get("direct"):
         out.append(Figure("d", "direct SDK call p50, 1 conn", "ms", _vals(r["direct"], "p50")))
         out.append(Figure("d", "direct SDK call p99, 1 conn", "ms", _vals(r["direct"], "p99")))

@@ -87,32 +87,34 @@ def http_baselines(world: World, load: Load, plan: Plan) -> dict[str, list[dict[
 
 # -- baseline (c) --------------------------------------------------------------------------
 def noop_drain(world: World, plan: Plan) -> list[float]:
+    return [noop_drain_run(world, plan, run) for run in range(plan.runs)]
+
+
+def noop_drain_run(world: World, plan: Plan, run: int) -> float:
+    """One drain of `plan.noop_tasks` queued no-op tasks by a fresh no-op worker, in tasks/s."""
     from bench.noop_tasks import enqueue
 
     key = f"{KEY_PREFIX}{QUEUE}"
-    rates = []
-    for run in range(plan.runs):
-        enqueue(plan.noop_tasks)
-        queued = world.redis.llen(key)
-        assert queued >= plan.noop_tasks, f"no-op queue {key} holds {queued}"
-        world.start("noop")
-        first = last = None
-        deadline = time.monotonic() + 120
-        remaining = queued
-        while time.monotonic() < deadline:
-            remaining = world.redis.llen(key)
-            now = time.perf_counter()
-            if first is None and remaining < queued:
-                first = (now, remaining)
-            if remaining == 0:
-                last = now
-                break
-            time.sleep(0.02)
-        world.stop("noop")
-        rate = first[1] / (last - first[0]) if first and last and last > first[0] else float("nan")
-        rates.append(rate)
-        log(f"no-op drain run {run + 1}: {rate:.0f} tasks/s")
-    return rates
+    enqueue(plan.noop_tasks)
+    queued = world.redis.llen(key)
+    assert queued >= plan.noop_tasks, f"no-op queue {key} holds {queued}"
+    world.start("noop")
+    first = last = None
+    deadline = time.monotonic() + 120
+    remaining = queued
+    while time.monotonic() < deadline:
+        remaining = world.redis.llen(key)
+        now = time.perf_counter()
+        if first is None and remaining < queued:
+            first = (now, remaining)
+        if remaining == 0:
+            last = now
+            break
+        time.sleep(0.02)
+    world.stop("noop")
+    rate = first[1] / (last - first[0]) if first and last and last > first[0] else float("nan")
+    log(f"no-op drain run {run + 1}: {rate:.0f} tasks/s")
+    return rate
 
 
 # -- baseline (d) and target 4 -------------------------------------------------------------
@@ -205,10 +207,16 @@ def post_batch(world: World, tenant: Any, items: int, timeout: float = 300) -> t
     return elapsed, response.json()["id"]
 
 
-def batch_pipeline(world: World, plan: Plan, tenant: Any) -> list[dict[str, Any]]:
+def batch_pipeline(
+    world: World, plan: Plan, tenant: Any, before_each: Callable[[int], None] | None = None
+) -> list[dict[str, Any]]:
+    """Drains of a fresh batch by a freshly started worker; `before_each(run)` runs first (the
+    no-op baseline's run, so the host's drift over minutes hits both figures alike)."""
     drains = []
     for run in range(plan.runs):
         world.stop("worker")
+        if before_each is not None:
+            before_each(run)
         since = world.db_now()
         _, batch_id = post_batch(world, tenant, plan.pipeline_batch)
         world.start("worker")
