@@ -31,6 +31,7 @@ from shared.catalogue.service import catalogue
 from shared.config import Settings, get_settings
 from shared.db import create_driver_pool, create_engine, create_sessionmaker
 from shared.heap import freeze_startup_heap
+from shared.jobs.assistant_sizes import AssistantSizes
 from shared.jobs.fresh_admission import GroupInsert
 from shared.limits.limiter import Limiter
 from shared.limits.queued import QueuedGauge, count_queued
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tenancy=tenancy,
             queued=QueuedGauge(partial(count_queued, sessionmaker)),
             admissions=GroupInsert(admission_pool),
+            assistant_sizes=AssistantSizes(),
         )
         freeze_startup_heap()
         try:

@@ -11,6 +11,7 @@ from api.jobs.waiter import JobWaiter
 from api.monitoring.backlog import Backlog
 from shared.auth.cache import EpochCache
 from shared.config import Settings
+from shared.jobs.assistant_sizes import AssistantSizes
 from shared.jobs.fresh_admission import GroupInsert
 from shared.limits.limiter import Limiter
 from shared.limits.queued import QueuedGauge
@@ -29,4 +30,5 @@ class AppState:
     tenancy: EpochCache[Any]  # principals by key digest, limits by company
     queued: QueuedGauge  # the queued-jobs cap, counted now and then
     admissions: GroupInsert  # writes new-conversation jobs, many per statement under load
+    assistant_sizes: AssistantSizes  # what the limiter's estimate needs, as admissions last saw
     dispatch_requested_at: float = 0.0  # monotonic time of this process's last wake-up call

@@ -168,6 +168,7 @@ async def execute_assistant(
     if fresh_admission.applies(body, idempotency_key):
         admission = await service.admit_fresh(
             state.admissions,
+            state.assistant_sizes,
             gate,
             principal.company_id,
             assistant_id,

@@ -19,6 +19,7 @@ import orjson
 from shared.assistants.errors import AssistantNotFound
 from shared.db import utcnow
 from shared.ids import is_id, new_id
+from shared.jobs.assistant_sizes import AssistantSizes, Sizes
 from shared.jobs.schemas import ExecuteRequest
 from shared.limits.service import estimate_tokens
 from shared.models import Job
@@ -78,16 +79,25 @@ class Reserved:
 
 
 async def reserve(
-    pool: asyncpg.Pool, company_id: str, assistant_id: str, body: ExecuteRequest
+    pool: asyncpg.Pool,
+    known: AssistantSizes,
+    company_id: str,
+    assistant_id: str,
+    body: ExecuteRequest,
 ) -> Reserved:
-    """Read the assistant for an interactive request: its limits are checked before any write."""
+    """The token estimate of an interactive request, whose limits are checked before any write:
+    from the sizes the process last stored for the assistant, else read from the database."""
     if not is_id(assistant_id):
         raise AssistantNotFound()
-    async with pool.acquire() as connection:
-        row = await connection.fetchrow(_ASSISTANT, assistant_id, company_id)
-    if row is None:
-        raise AssistantNotFound()
-    tokens = estimate_tokens(row["prompt_chars"] + len(body.user_input or ""), row["max_tokens"])
+    sizes = known.get(company_id, assistant_id)
+    if sizes is None:
+        async with pool.acquire() as connection:
+            row = await connection.fetchrow(_ASSISTANT, assistant_id, company_id)
+        if row is None:
+            raise AssistantNotFound()
+        sizes = Sizes(row["prompt_chars"], row["max_tokens"])
+        known.put(company_id, assistant_id, sizes)
+    tokens = estimate_tokens(sizes.prompt_chars + len(body.user_input or ""), sizes.max_tokens)
     return Reserved(job_id=new_id(), tokens=tokens)
 
 
@@ -150,8 +160,9 @@ async def insert(
     kind: str,
     request_id: str | None,
     job_id: str | None = None,
-) -> tuple[Job, int]:
-    """Write the session and the job (committed on return); the job and its token estimate.
+) -> tuple[Job, Sizes]:
+    """Write the session and the job (committed on return); the job and the assistant's sizes
+    as the insert read them.
 
     The Job is built from the inserted values, not re-read; it is not attached to any session.
     """
@@ -194,5 +205,4 @@ async def insert(
         created_at=row["created_at"],
         enqueued_at=enqueued_at,
     )
-    tokens = estimate_tokens(row["prompt_chars"] + len(body.user_input or ""), row["max_tokens"])
-    return job, tokens
+    return job, Sizes(row["prompt_chars"], row["max_tokens"])

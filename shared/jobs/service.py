@@ -9,10 +9,12 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.assistants import service as assistants
+from shared.assistants.errors import AssistantNotFound
 from shared.catalogue.service import find_model
 from shared.db import utcnow
 from shared.ids import new_id
 from shared.jobs import fresh_admission, repository
+from shared.jobs.assistant_sizes import AssistantSizes
 from shared.jobs.errors import (
     IdempotencyKeyReused,
     InvalidToolResult,
@@ -85,6 +87,7 @@ async def _pass_gate(
 
 async def admit_fresh(
     writer: fresh_admission.GroupInsert,
+    known: AssistantSizes,
     gate: Gate,
     company_id: str,
     assistant_id: str,
@@ -93,14 +96,15 @@ async def admit_fresh(
     kind: str,
     request_id: str | None = None,
 ) -> Admission:
-    """`admit` for a request that starts a new conversation (see `fresh_admission`)."""
+    """`admit` for a request that starts a new conversation (see `fresh_admission`); `known`
+    holds the assistants' sizes for the limiter's estimate (`assistant_sizes`)."""
     if kind == "interactive":  # refused over the limits before anything is written
-        reserved = await fresh_admission.reserve(writer.pool, company_id, assistant_id, body)
+        reserved = await fresh_admission.reserve(writer.pool, known, company_id, assistant_id, body)
         limits, decision = await _pass_gate(
             gate, company_id, reserved.job_id, kind, reserved.tokens
         )
         try:
-            job, _ = await fresh_admission.insert(
+            job, sizes = await fresh_admission.insert(
                 writer,
                 company_id,
                 assistant_id,
@@ -109,16 +113,20 @@ async def admit_fresh(
                 request_id=request_id,
                 job_id=reserved.job_id,
             )
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, AssistantNotFound):  # deleted since its sizes were stored
+                known.drop(company_id, assistant_id)
             await gate.limiter.settle(company_id, reserved.job_id, 0)
             raise
+        known.put(company_id, assistant_id, sizes)
         return Admission(job=job, created=True, limits=limits, decision=decision)
     limits = gate.limits
     if not await gate.queue.take(company_id, limits.max_queued):
         raise queue_full(limits)
-    job, _ = await fresh_admission.insert(
+    job, sizes = await fresh_admission.insert(
         writer, company_id, assistant_id, body, kind=kind, request_id=request_id
     )
+    known.put(company_id, assistant_id, sizes)
     # No limiter call: the dispatcher admits this job against the rates when it hands it out.
     return Admission(job=job, created=True, limits=limits)
 
