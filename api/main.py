@@ -48,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings)
         catalogue()  # a broken MODEL_CATALOGUE_FILE stops the start, not the first request
         engine = create_engine(settings)
-        admission_pool = await create_driver_pool(settings, settings.database_pool_size)
+        # asyncpg's own pool for the hottest single statements: admissions of new conversations
+        # and the assistants' list and get (`shared.db.create_driver_pool`).
+        statements = await create_driver_pool(settings, settings.database_pool_size)
         redis = Redis.from_url(settings.redis_url)
         waiter = JobWaiter(redis, job_events_channel(settings))
         await waiter.start()
@@ -66,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             backlog=Backlog(),
             tenancy=tenancy,
             queued=QueuedGauge(partial(count_queued, sessionmaker)),
-            admissions=GroupInsert(admission_pool),
+            statements=statements,
+            admissions=GroupInsert(statements),
             assistant_sizes=AssistantSizes(),
         )
         freeze_startup_heap()
@@ -75,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await waiter.stop()
             await redis.aclose()
-            await admission_pool.close()
+            await statements.close()
             await engine.dispose()
 
     app = FastAPI(

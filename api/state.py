@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from celery import Celery
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,6 +30,7 @@ class AppState:
     backlog: Backlog
     tenancy: EpochCache[Any]  # principals by key digest, limits by company
     queued: QueuedGauge  # the queued-jobs cap, counted now and then
+    statements: asyncpg.Pool  # asyncpg's own: new conversations' admissions, assistants' reads
     admissions: GroupInsert  # writes new-conversation jobs, many per statement under load
     assistant_sizes: AssistantSizes  # what the limiter's estimate needs, as admissions last saw
     dispatch_requested_at: float = 0.0  # monotonic time of this process's last wake-up call

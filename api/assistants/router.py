@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.assistants.dependencies import ReadEngine
+from api.assistants.dependencies import ReadPool
 from api.dependencies import CurrentPrincipal, SessionDep
 from api.errors import error_responses
 from shared.assistants import service
@@ -32,7 +32,7 @@ _UPDATE = error_responses(Unauthorized, AssistantNotFound, InvalidProvider, Inva
 @router.get("", response_model=AssistantList, responses=_AUTH)
 async def list_assistants(
     principal: CurrentPrincipal,
-    engine: ReadEngine,
+    pool: ReadPool,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     team_id: Annotated[TeamId | None, Query(alias="teamId")] = None,
@@ -44,7 +44,7 @@ async def list_assistants(
     `sortBy=lastUsed` orders by `lastAccessedAt` with never-used assistants last.
     """
     body = await service.list_body(
-        engine,
+        pool,
         principal.company_id,
         team_id=team_id,
         sort_by=sort_by,
@@ -56,11 +56,9 @@ async def list_assistants(
 
 
 @router.get("/{assistant_id}", response_model=Assistant, responses=_FOUND)
-async def get_assistant(
-    assistant_id: str, principal: CurrentPrincipal, engine: ReadEngine
-) -> Response:
+async def get_assistant(assistant_id: str, principal: CurrentPrincipal, pool: ReadPool) -> Response:
     """One assistant with its prompt, voice and owning company."""
-    body = await service.get_body(engine, principal.company_id, assistant_id)
+    body = await service.get_body(pool, principal.company_id, assistant_id)
     return Response(body, media_type="application/json")
 
 

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.assistants.schemas import SortBy, SortOrder
 
@@ -112,7 +112,7 @@ class OrderCache:
 
     def load_soon(
         self,
-        engine: AsyncEngine,
+        pool: asyncpg.Pool,
         company_id: str,
         sort_by: SortBy,
         fetchrow: FetchRow,
@@ -126,18 +126,18 @@ class OrderCache:
         if len(self._loaded_at) > 10_000:  # only rate limits; forgetting them is harmless
             self._loaded_at.clear()
         self._loaded_at[key] = time.monotonic()
-        task = asyncio.create_task(self._load(engine, key, fetchrow), name="assistants-order-load")
+        task = asyncio.create_task(self._load(pool, key, fetchrow), name="assistants-order-load")
         self._loading[key] = task
         task.add_done_callback(lambda _: self._loading.pop(key, None))
 
     async def _load(
         self,
-        engine: AsyncEngine,
+        pool: asyncpg.Pool,
         key: tuple[str, SortBy],
         fetchrow: FetchRow,
     ) -> None:
         try:
-            row = await fetchrow(engine, load_sql(key[1]), key[0])
+            row = await fetchrow(pool, load_sql(key[1]), key[0])
         except Exception as exc:  # the pages stay exact without it
             logger.warning("assistants order not loaded", sort=key[1], error=type(exc).__name__)
             return

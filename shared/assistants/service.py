@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.assistants import bodies, repository
 from shared.assistants.errors import AssistantNotFound, InvalidModel, InvalidProvider
@@ -41,16 +42,16 @@ async def get(session: AsyncSession, company_id: str, assistant_id: str) -> Assi
     return assistant
 
 
-async def get_body(engine: AsyncEngine, company_id: str, assistant_id: str) -> str:
+async def get_body(pool: asyncpg.Pool, company_id: str, assistant_id: str) -> str:
     """The assistant as the spec's JSON (see `bodies`)."""
-    body = await bodies.get(engine, company_id, assistant_id) if is_id(assistant_id) else None
+    body = await bodies.get(pool, company_id, assistant_id) if is_id(assistant_id) else None
     if body is None:  # a malformed id cannot exist (and PostgreSQL rejects some strings)
         raise AssistantNotFound()
     return body
 
 
 async def list_body(
-    engine: AsyncEngine,
+    pool: asyncpg.Pool,
     company_id: str,
     *,
     team_id: str | None,
@@ -63,7 +64,7 @@ async def list_body(
     if order is None:  # newest and most recently used first; names A to Z
         order = SortOrder.asc if sort_by is SortBy.name else SortOrder.desc
     total, data = await bodies.list_page(
-        engine,
+        pool,
         company_id,
         team_id=team_id,
         sort_by=sort_by,
