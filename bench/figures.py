@@ -400,7 +400,9 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         "beat; two emulator processes as the providers, one for the interactive worker (and "
         "target 4's direct calls), one for the background worker; WORKER_MAX_CALLS=200 (provider calls in flight), DISPATCH_MAX_IN_FLIGHT=240 (jobs handed out), WORKER_CONCURRENCY=50, WORKER_DATABASE_POOL_SIZE=10 (a worker's connections: 10 of asyncpg's for claims and outcomes, 5+5 of SQLAlchemy's for the rest), LOG_LEVEL=WARNING, "
         "LIMIT_WINDOW_SECONDS=5 (the limiter's 'minute' is 5 s for target 7; every other company "
-        "has limits far above the load). All on the same 2 cores as the load generator.",
+        "has limits far above the load), LIMIT_WINDOW_MARGIN_SECONDS=0.3, "
+        "LIMIT_CLOCK_SKEW_SECONDS=0.05 (one host, one clock). All on the same 2 cores as the "
+        "load generator.",
         "- The background worker's CPU priority: "
         + (
             "an idle CPU group (WORKER_IDLE_CPU_GROUP, `cpu.idle`), with " + _group_members(r)

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     limit_window_margin_seconds: float = 2.0
     # The length of the "minute" (tests shrink it to keep their runs short).
     limit_window_seconds: float = 60.0
+    # How far the clocks of API and worker hosts may differ (NTP keeps them within milliseconds).
+    # A worker skips its limiter re-stamp of a synchronous job whose admission, by the API's clock,
+    # is so recent that the re-stamp could not change anything (`workers/jobs/pipeline.py`).
+    limit_clock_skew_seconds: float = 0.25
     # Fleet-wide cap on dispatched asynchronous and batch jobs, leaving worker slots free for
     # interactive requests; batch items travel in chunks of this many per Celery task. Each chunk
     # costs a Celery task, a claim, outcome writes, limiter calls and a dispatcher wake-up, so its

@@ -80,10 +80,12 @@ IdempotencyKey = Annotated[
 Prefer = Annotated[str | None, Header(description="`respond-async` answers 202 at once")]
 
 
-async def enqueue(state: AppState, jobs: list[tuple[str, str]]) -> None:
+async def enqueue(
+    state: AppState, jobs: list[tuple[str, str]], admitted_before: float | None = None
+) -> None:
     """Send after commit. If the broker is down the job stays queued and the reaper sends it later."""
     try:
-        await push_jobs(state.redis, state.celery, state.settings, jobs)
+        await push_jobs(state.redis, state.celery, state.settings, jobs, admitted_before)
     except Exception as exc:
         logger.warning(
             "enqueue failed; the reaper will retry", error=type(exc).__name__, jobs=len(jobs)
@@ -165,6 +167,7 @@ async def execute_assistant(
     respond_async = prefer is not None and "respond-async" in prefer.lower()
     kind = "async" if respond_async else "interactive"
     gate = Gate(state.limiter, state.queued, principal.limits)
+    admitted_before = time.time()  # before the limiter stamps the job (see `push_jobs`)
     if fresh_admission.applies(body, idempotency_key):
         admission = await service.admit_fresh(
             state.admissions,
@@ -204,7 +207,8 @@ async def execute_assistant(
         return accepted(job, headers)
     outcome: Outcome | None = None
     async with state.waiter.waiting(job.id) as done:
-        await enqueue(state, [(job.id, job.kind)] if admission.should_enqueue else [])
+        if admission.should_enqueue:  # admitted by the limiter in this request
+            await enqueue(state, [(job.id, job.kind)], admitted_before)
         if job.status not in TERMINAL:
             with contextlib.suppress(TimeoutError):
                 outcome = await asyncio.wait_for(done, timeout=state.settings.sync_wait_seconds)

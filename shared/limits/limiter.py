@@ -12,6 +12,7 @@ re-stamps late jobs right before the call (`restamp_many`), so a loaded machine 
 start calls can't push more calls into a window than the limit.
 """
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -94,6 +95,20 @@ class Limiter:
             args=[self.window_ms, self.move_after_ms, self.lease_ms, *job_ids],
         )
         return [job_id.decode() if isinstance(job_id, bytes) else job_id for job_id in lost]
+
+    def restamp_may_change(self, admitted_before: float | None) -> bool:
+        """Whether `restamp_many` could change anything for jobs this limiter admitted after
+        `admitted_before` (the API's clock, Unix seconds, read before it asked; None: unknown).
+
+        A stamp is never older than that reading, and the re-stamp only moves stamps older than
+        `move_after` (or reports those older than the window): while the reading, corrected for
+        the clocks' possible skew (`LIMIT_CLOCK_SKEW_SECONDS`), is that recent, the re-stamp
+        would only read. Skipping it saves a Redis round trip on every synchronous job.
+        """
+        if admitted_before is None:
+            return True
+        age = time.time() - admitted_before + self._settings.limit_clock_skew_seconds
+        return age * 1000 >= self.move_after_ms
 
     async def settle(self, company_id: str, job_id: str, tokens: int) -> None:
         """The call is over: book its real tokens and free its concurrency slot."""

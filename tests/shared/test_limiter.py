@@ -1,5 +1,6 @@
 """The limiter's batch calls against real Redis: a prefix admitted per call, token sums kept exact."""
 
+import time
 import uuid
 
 from redis.asyncio import Redis
@@ -62,3 +63,24 @@ async def test_restamp_moves_late_jobs_to_now_and_reports_those_that_left_the_wi
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+def test_a_restamp_is_skipped_only_while_the_admission_is_recent_by_a_skewed_clock(settings):
+    skew = 0.25
+    limiter = Limiter(
+        Redis.from_url(settings.redis_url),
+        settings.model_copy(
+            update={"limit_window_margin_seconds": 2.0, "limit_clock_skew_seconds": skew}
+        ),
+    )
+    move_after = limiter.move_after_ms / 1000  # half the margin: 1 s
+    now = time.time()
+
+    assert limiter.restamp_may_change(None)  # sent by the reaper or a finished turn: unknown
+    assert not limiter.restamp_may_change(now)
+    assert not limiter.restamp_may_change(now - (move_after - skew) + 0.1)
+    # Older than `move_after` once the other host's clock may be `skew` behind: re-stamp.
+    assert limiter.restamp_may_change(now - (move_after - skew) - 0.01)
+    assert limiter.restamp_may_change(now - 3_600)
+    # A clock ahead of ours by less than the skew still counts as recent.
+    assert not limiter.restamp_may_change(now + 0.2)

@@ -96,3 +96,28 @@ def test_an_envelope_names_the_task_and_its_queue(settings):
         message["properties"]["delivery_info"]["routing_key"]
         == f"{settings.redis_key_prefix}.batch"
     )
+
+
+async def test_an_admission_time_travels_as_the_tasks_keyword_argument(unread):
+    app = make_celery(unread)
+    redis = Redis.from_url(unread.redis_url)
+    key = broker_queue_key(unread, Queue.interactive)
+    try:
+        app.send_task(
+            "jobs.execute",
+            args=["job-1"],
+            kwargs={"admitted_before": 1_765_000_000.25},
+            queue=f"{unread.redis_key_prefix}.interactive",
+        )
+        await push_jobs(
+            redis, app, unread, [("job-1", "interactive")], admitted_before=1_765_000_000.25
+        )
+        by_kombu, ours = await redis.rpop(key), await redis.rpop(key)
+    finally:
+        await redis.delete(key)
+        await redis.aclose()
+        app.close()
+
+    assert _opened(ours) == _opened(by_kombu)
+    args, kwargs, _ = _opened(ours)["body"]
+    assert (args, kwargs) == (["job-1"], {"admitted_before": 1_765_000_000.25})

@@ -186,7 +186,9 @@ class _Outcomes:
             self.follow_ups += await _after(self._rt, written)
 
 
-async def execute_chunk(rt: Runtime, job_ids: list[str], *, urgent: bool = False) -> FollowUps:
+async def execute_chunk(
+    rt: Runtime, job_ids: list[str], *, urgent: bool = False, admitted_before: float | None = None
+) -> FollowUps:
     """Run jobs: one claim per part (usually the whole chunk), calls in parallel, outcomes written
     as they finish.
 
@@ -196,14 +198,14 @@ async def execute_chunk(rt: Runtime, job_ids: list[str], *, urgent: bool = False
     outcome write leaves its jobs leased, and the reaper re-runs them. The chunk first waits for
     room among the process's provider calls (`capacity`; an `urgent` interactive job waits
     ahead of every chunk), and runs in parts as room appears, each part claimed once it may
-    call; the room is given back call by call.
+    call; the room is given back call by call. `admitted_before`: see `Limiter.restamp_may_change`.
     """
     parts: list[asyncio.Task[FollowUps]] = []
     rest = list(job_ids)
     while rest:
         room = await rt.capacity.take(len(rest), urgent=urgent)
         part, rest = rest[: room.held], rest[room.held :]
-        parts.append(asyncio.create_task(_execute(rt, part, room)))
+        parts.append(asyncio.create_task(_execute(rt, part, room, admitted_before)))
     results = await asyncio.gather(*parts, return_exceptions=True)
     errors = [result for result in results if isinstance(result, BaseException)]
     if errors:  # every part ran to its end first
@@ -211,14 +213,18 @@ async def execute_chunk(rt: Runtime, job_ids: list[str], *, urgent: bool = False
     return [follow_up for result in results if isinstance(result, list) for follow_up in result]
 
 
-async def _execute(rt: Runtime, job_ids: list[str], room: Room) -> FollowUps:
+async def _execute(
+    rt: Runtime, job_ids: list[str], room: Room, admitted_before: float | None
+) -> FollowUps:
     try:
-        return await _execute_part(rt, job_ids, room)
+        return await _execute_part(rt, job_ids, room, admitted_before)
     finally:
         room.release_all()
 
 
-async def _execute_part(rt: Runtime, job_ids: list[str], room: Room) -> FollowUps:
+async def _execute_part(
+    rt: Runtime, job_ids: list[str], room: Room, admitted_before: float | None
+) -> FollowUps:
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
     async with rt.job_pool.acquire() as connection:  # one statement: no BEGIN, no COMMIT
         claims = await lifecycle.claim_many(connection, job_ids, lease)
@@ -227,7 +233,10 @@ async def _execute_part(rt: Runtime, job_ids: list[str], room: Room) -> FollowUp
     prepared = await asyncio.gather(*(_prepare(rt, claim) for claim in claims))
     failed = [(c, p) for c, p in zip(claims, prepared, strict=True) if isinstance(p, Outcome)]
     ready = [(c, p) for c, p in zip(claims, prepared, strict=True) if not isinstance(p, Outcome)]
-    lapsed, follow_ups = await _hand_back_lapsed(rt, [claim for claim, _ in ready])
+    lapsed: set[str] = set()
+    follow_ups: FollowUps = []
+    if rt.limiter.restamp_may_change(admitted_before):
+        lapsed, follow_ups = await _hand_back_lapsed(rt, [claim for claim, _ in ready])
     calling = [(claim, r) for claim, r in ready if claim.job.id not in lapsed]
     room.keep(len(calling))  # jobs gone, failed before calling or handed back call nothing
     outcomes = _Outcomes(rt, reports=len(calling) + (1 if failed else 0))

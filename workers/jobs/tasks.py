@@ -49,10 +49,13 @@ def _send(follow_ups: FollowUps) -> None:
 
 
 @app.task(name=EXECUTE_TASK)
-def execute(job_id: str) -> None:
-    """Run one job. Safe to deliver twice: the claim lets only one delivery write an outcome."""
+def execute(job_id: str, admitted_before: float | None = None) -> None:
+    """Run one job. Safe to deliver twice: the claim lets only one delivery write an outcome.
+
+    `admitted_before`: sent by the API for a synchronous job its limiter admitted (see
+    `shared.queueing.push_jobs`); absent when the reaper or a finished turn sends the job."""
     rt = runtime()
-    _send(rt.run(execute_chunk(rt, [job_id], urgent=True)))
+    _send(rt.run(execute_chunk(rt, [job_id], urgent=True, admitted_before=admitted_before)))
 
 
 @app.task(name=EXECUTE_MANY_TASK)
