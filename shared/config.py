@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     limit_window_seconds: float = 60.0
     # How far the clocks of API and worker hosts may differ (NTP keeps them within milliseconds).
     # A worker skips its limiter re-stamp of a synchronous job whose admission, by the API's clock,
-    # is so recent that the re-stamp could not change anything (`workers/jobs/pipeline.py`).
+    # is so recent that the re-stamp could not change anything (`Limiter.restamp_may_change`).
     limit_clock_skew_seconds: float = 0.25
     # Fleet-wide cap on dispatched asynchronous and batch jobs, leaving worker slots free for
     # interactive requests; batch items travel in chunks of this many per Celery task. Each chunk
