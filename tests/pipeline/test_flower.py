@@ -1,5 +1,6 @@
 """Flower, run against our Celery app, sees every task from the workers' events, behind basic auth."""
 
+import ast
 import asyncio
 import json
 import os
@@ -74,7 +75,7 @@ async def test_flower_refuses_its_api_without_credentials(flower):
         assert (await http.get("/api/tasks", auth=("ops", "wrong"))).status_code == 401
 
 
-async def test_flower_shows_our_jobs_with_state_worker_runtime_and_only_job_ids(
+async def test_flower_shows_our_jobs_with_state_worker_runtime_and_only_ids_and_times(
     client, tenant, emu, flower
 ):
     assistant = await create_assistant(client, tenant)
@@ -111,9 +112,12 @@ async def test_flower_shows_our_jobs_with_state_worker_runtime_and_only_job_ids(
         if job_id == job_ids[-1]:  # the asynchronous one
             assert task["name"] == "jobs.execute_many"
             assert task["args"] == repr([[job_id]]) and task["kwargs"] == "{}"
-        else:
+        else:  # a synchronous job's message adds when the API admitted it, a number
             assert task["name"] == "jobs.execute"
-            assert task["args"] == repr([job_id]) and task["kwargs"] == "{}"
+            assert task["args"] == repr([job_id])
+            kwargs = ast.literal_eval(task["kwargs"])
+            assert list(kwargs) == ["admitted_before"]
+            assert isinstance(kwargs["admitted_before"], float)
         assert task["state"] == "SUCCESS"
         assert task["worker"].startswith(worker_name) and task["worker"] in workers
         assert task["runtime"] is not None and task["runtime"] > 0
