@@ -4,7 +4,7 @@ Why: profiled at 16 connections, a list or get request spent most of the API pro
 the ORM, pydantic and JSON encoding, not waiting on PostgreSQL. These queries return the finished
 JSON text of the spec's shapes (`AssistantListItem`, `Assistant`; the tests pin them field by
 field) and the API passes it through, so a request costs the process one driver round trip.
-They run on a bare asyncpg connection in autocommit: one statement is one snapshot.
+They run on asyncpg's own pool in autocommit: one statement is one snapshot.
 """
 
 from functools import cache
