@@ -19,9 +19,8 @@ from shared.db import DriverStatement
 # the opaque form keeps the planner from using the partial index ix_jobs_open instead. With
 # statistics taken while nothing was queued it estimates that index at one row and scanned all of
 # it: 13 ms a claim with 20,000 jobs queued, against 2.5 (EXPLAIN ANALYZE, docs/benchmarks.md).
-CLAIM = text(
-    """
-    WITH claimed AS (
+_CLAIMED = """
+    claimed AS (
         UPDATE jobs
            SET status = 'running', claim_token = :token, deliveries = deliveries + 1,
                attempts = attempts + 1, started_at = CAST(:now AS timestamptz), lease_expires_at = CAST(:lease_until AS timestamptz)
@@ -30,6 +29,8 @@ CLAIM = text(
                 OR ((status || '') = 'running' AND lease_expires_at < CAST(:now AS timestamptz)))
         RETURNING jobs.*
     )
+"""
+_CLAIM_SELECT = """
     SELECT claimed.*,
            (SELECT pv.prompt FROM prompt_versions pv
              WHERE pv.assistant_id = claimed.assistant_id
@@ -39,8 +40,20 @@ CLAIM = text(
               FROM session_messages m
              WHERE m.session_id = claimed.session_id) AS claim_history
       FROM claimed
-    """
-)
+"""
+CLAIM = text(f"WITH {_CLAIMED} {_CLAIM_SELECT}")
+
+# The workers' claim commits without waiting for its WAL to reach the disk (the transaction's own
+# `synchronous_commit`, set inside the statement, so the claim stays one round trip; nothing else
+# is in its transaction, and the connection's setting is untouched afterwards). A claim lost to a
+# database crash costs nothing a crash of the worker wouldn't: the job is queued again and the
+# reaper re-sends it. The outcome's write commits synchronously, which flushes the WAL up to and
+# including the claim: no outcome is durable without its claim. The flush was 0.25 ms of a
+# synchronous request's claim (stage probes, docs/benchmarks.md).
+_RELAXED_COMMIT = """
+    relaxed AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))
+"""
+CLAIM_RELAXED = text(f"WITH {_RELAXED_COMMIT}, {_CLAIMED} {_CLAIM_SELECT} CROSS JOIN relaxed")
 
 # Write the outcomes whose claim is still ours, with their usage records and session turns,
 # and lock their sessions (:session_ids, in id order, the order every writer uses).
@@ -168,5 +181,5 @@ RELEASE = text(
 # (`workers.runtime.job_path_pool`): SQLAlchemy's work per execution (the parameters' processing,
 # the result's rows) was more than half of each one's CPU in the interactive worker's event loop
 # (claim 0.65 against 0.24 ms, outcome 0.64 against 0.26, per synchronous request).
-CLAIM_DRIVER = DriverStatement(CLAIM)
+CLAIM_DRIVER = DriverStatement(CLAIM_RELAXED)
 FINISH_DRIVER = DriverStatement(FINISH)
