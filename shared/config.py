@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # An outcome write waits this long at most for the rest of its part's calls, so that calls
     # ending together share one transaction (workers/jobs/pipeline.py).
     worker_outcome_linger_seconds: float = Field(default=0.01, ge=0, le=1)
+    # Task events (what Flower shows) go out in one message this often rather than one message
+    # each as they happen, off the path of the task (workers/consumer.py). 0: Celery's own way.
+    worker_task_events_flush_seconds: float = Field(default=0.1, ge=0, le=5)
     # The worker's database pool (and as many again in overflow): transactions are short, one
     # claim and one outcome per chunk, so this does not grow with the worker's threads.
     worker_database_pool_size: int = 10

@@ -9,12 +9,16 @@ from shared.logs import configure_logging
 from shared.queueing import make_celery
 from workers import metrics
 from workers import runtime as runtime_module
+from workers.consumer import BatchedEventsConsumer
 from workers.cpu_group import join_idle_cpu_group
 
 settings = get_settings()
 app = make_celery(settings, include=["workers.jobs.tasks"])
 app.conf.worker_concurrency = settings.worker_concurrency
 app.conf.worker_pool = "threads"
+if settings.worker_task_events_flush_seconds > 0:
+    BatchedEventsConsumer.flush_seconds = settings.worker_task_events_flush_seconds
+    app.conf.worker_consumer = "workers.consumer:BatchedEventsConsumer"
 
 
 @signals.worker_process_init.connect
