@@ -119,13 +119,13 @@ async def _hand_back_lapsed(rt: Runtime, claims: list[Claim]) -> tuple[set[str],
 
 
 async def _after(rt: Runtime, written: list[tuple[Claim, Outcome, Finished]]) -> FollowUps:
-    """Once the outcomes are committed: metrics, the limiter's settlement (one call per company),
-    wake-ups (one round trip), the sessions' next turns and a dispatcher round."""
+    """Once the outcomes are committed: the limiter's settlement (one call per company) and
+    wake-ups (one round trip), then metrics and log lines (not on a waiting caller's path), the
+    sessions' next turns and a dispatcher round."""
     settle: dict[str, list[tuple[str, int]]] = defaultdict(list)
     follow_ups: FollowUps = []
     for claim, outcome, finished in written:
         job = claim.job
-        metrics.record_job_finished(job, outcome)
         settle[job.company_id].append((job.id, outcome.input_tokens + outcome.output_tokens))
         if finished.released:
             follow_ups.append(finished.released)
@@ -133,15 +133,19 @@ async def _after(rt: Runtime, written: list[tuple[Claim, Outcome, Finished]]) ->
     done = [(claim.job.id, outcome) for claim, outcome, _ in written if claim.job.kind != "batch"]
     # Settlements before wake-ups, in one round trip: a woken client's next request must find
     # its concurrency slot free.
-    async with rt.redis.pipeline(transaction=False) as pipe:
-        for company_id, settled in settle.items():
-            rt.limiter.queue_settle(pipe, company_id, settled)
-        queue_jobs_done(pipe, rt.settings, done)
-        try:
-            await pipe.execute()
-        except NoScriptError:  # Redis restarted and lost the script: settle again, loading it
+    try:
+        async with rt.redis.pipeline(transaction=False) as pipe:
             for company_id, settled in settle.items():
-                await rt.limiter.settle_many(company_id, settled)
+                rt.limiter.queue_settle(pipe, company_id, settled)
+            queue_jobs_done(pipe, rt.settings, done)
+            try:
+                await pipe.execute()
+            except NoScriptError:  # Redis restarted and lost the script: settle again, loading it
+                for company_id, settled in settle.items():
+                    await rt.limiter.settle_many(company_id, settled)
+    finally:  # counted once the outcome is committed, whatever Redis did
+        for claim, outcome, _ in written:
+            metrics.record_job_finished(claim.job, outcome)
     jobs = [claim.job for claim, _, _ in written]
     dispatched = any(job.kind != "interactive" for job in jobs)
     if dispatched and await wake_dispatcher(rt.redis, rt.settings):  # slots freed: use them
