@@ -52,6 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # and the assistants' list and get (`shared.db.create_driver_pool`).
         statements = await create_driver_pool(settings, settings.database_pool_size)
         redis = Redis.from_url(settings.redis_url)
+        # The queues' lists live on the broker's Redis: the same client unless CELERY_BROKER_URL
+        # names another server.
+        broker = (
+            redis
+            if settings.broker_url == settings.redis_url
+            else Redis.from_url(settings.broker_url)
+        )
         waiter = JobWaiter(redis, job_events_channel(settings))
         await waiter.start()
         sessionmaker = create_sessionmaker(engine)
@@ -62,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine=engine,
             sessionmaker=sessionmaker,
             redis=redis,
+            broker=broker,
             celery=make_celery(settings),
             waiter=waiter,
             limiter=limiter,
@@ -78,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await waiter.stop()
             await redis.aclose()
+            if broker is not redis:
+                await broker.aclose()
             await statements.close()
             await engine.dispose()
 

@@ -23,7 +23,8 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    redis: Redis
+    redis: Redis  # REDIS_URL's: limiter, tenancy epoch, job-done notifications, caches
+    broker: Redis  # the broker's (the same client unless CELERY_BROKER_URL differs): queue lists
     celery: Celery
     waiter: JobWaiter
     limiter: Limiter

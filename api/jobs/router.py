@@ -18,6 +18,7 @@ from shared import queueing
 from shared.assistants.errors import AssistantNotFound
 from shared.db import unit_of_work
 from shared.errors import Unauthorized
+from shared.ids import new_id
 from shared.jobs import fresh_admission, repository, service
 from shared.jobs.dispatch import claim_dispatch_trigger
 from shared.jobs.errors import (
@@ -85,7 +86,7 @@ async def enqueue(
 ) -> None:
     """Send after commit. If the broker is down the job stays queued and the reaper sends it later."""
     try:
-        await push_jobs(state.redis, state.celery, state.settings, jobs, admitted_before)
+        await push_jobs(state.broker, state.celery, state.settings, jobs, admitted_before)
     except Exception as exc:
         logger.warning(
             "enqueue failed; the reaper will retry", error=type(exc).__name__, jobs=len(jobs)
@@ -166,49 +167,63 @@ async def execute_assistant(
     """
     respond_async = prefer is not None and "respond-async" in prefer.lower()
     kind = "async" if respond_async else "interactive"
-    gate = Gate(state.limiter, state.queued, principal.limits)
+    separate_broker = None if state.broker is state.redis else state.broker
+    gate = Gate(state.limiter, state.queued, principal.limits, separate_broker)
     admitted_before = time.time()  # before the limiter stamps the job (see `push_jobs`)
-    if fresh_admission.applies(body, idempotency_key):
-        admission = await service.admit_fresh(
-            state.admissions,
-            state.assistant_sizes,
-            gate,
-            principal.company_id,
-            assistant_id,
-            body,
-            kind=kind,
-            request_id=request_id,
-        )
-    else:
-        async with unit_of_work(state.sessionmaker) as session:
-            admission = await service.admit(
-                session,
+    fresh = fresh_admission.applies(body, idempotency_key)
+    outcome: Outcome | None = None
+    async with contextlib.AsyncExitStack() as waits:
+        job_id: str | None = None
+        message: queueing.QueuedMessage | None = None
+        if fresh and not respond_async:  # its message leaves with its admission: wait from now
+            job_id = new_id()
+            done = await waits.enter_async_context(state.waiter.waiting(job_id))
+            message = queueing.execute_message(
+                state.celery, state.settings, job_id, kind, admitted_before
+            )
+        if fresh:
+            admission = await service.admit_fresh(
+                state.admissions,
+                state.assistant_sizes,
+                gate,
                 principal.company_id,
                 assistant_id,
                 body,
                 kind=kind,
-                idempotency_key=idempotency_key,
-                idempotency_ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
                 request_id=request_id,
-                gate=gate,
+                job_id=job_id,
+                message=message,
             )
-    job = admission.job
-    if admission.created:
-        record_jobs_accepted(job.kind)
-    headers = (
-        rate_headers(admission.limits, admission.decision)
-        if admission.limits and admission.decision
-        else {}
-    )
-    response.headers.update(headers)
-    if respond_async:
-        if admission.created and not job.blocked:
-            await request_dispatch(state)
-        return accepted(job, headers)
-    outcome: Outcome | None = None
-    async with state.waiter.waiting(job.id) as done:
-        if admission.should_enqueue:  # admitted by the limiter in this request
-            await enqueue(state, [(job.id, job.kind)], admitted_before)
+        else:
+            async with unit_of_work(state.sessionmaker) as session:
+                admission = await service.admit(
+                    session,
+                    principal.company_id,
+                    assistant_id,
+                    body,
+                    kind=kind,
+                    idempotency_key=idempotency_key,
+                    idempotency_ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
+                    request_id=request_id,
+                    gate=gate,
+                )
+        job = admission.job
+        if admission.created:
+            record_jobs_accepted(job.kind)
+        headers = (
+            rate_headers(admission.limits, admission.decision)
+            if admission.limits and admission.decision
+            else {}
+        )
+        response.headers.update(headers)
+        if respond_async:
+            if admission.created and not job.blocked:
+                await request_dispatch(state)
+            return accepted(job, headers)
+        if message is None:
+            done = await waits.enter_async_context(state.waiter.waiting(job.id))
+            if admission.should_enqueue:  # admitted by the limiter in this request
+                await enqueue(state, [(job.id, job.kind)], admitted_before)
         if job.status not in TERMINAL:
             with contextlib.suppress(TimeoutError):
                 outcome = await asyncio.wait_for(done, timeout=state.settings.sync_wait_seconds)

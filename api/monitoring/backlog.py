@@ -60,7 +60,7 @@ class Backlog:
 
     async def depths(self, state: "AppState") -> dict[str, int]:
         """Messages waiting in each queue's broker list, by queue (`interactive`, `default`...)."""
-        async with state.redis.pipeline(transaction=False) as pipe:
+        async with state.broker.pipeline(transaction=False) as pipe:
             for queue in Queue:
                 pipe.llen(broker_queue_key(state.settings, queue))
             lengths = await pipe.execute()

@@ -102,9 +102,12 @@ async def reserve(
     company_id: str,
     assistant_id: str,
     body: ExecuteRequest,
+    *,
+    job_id: str | None = None,
 ) -> Reserved:
     """The token estimate of an interactive request, whose limits are checked before any write:
-    from the sizes the process last stored for the assistant, else read from the database."""
+    from the sizes the process last stored for the assistant, else read from the database. The
+    job's id is `job_id` when the caller chose it (a new one otherwise)."""
     if not is_id(assistant_id):
         raise AssistantNotFound()
     sizes = known.get(company_id, assistant_id)
@@ -116,7 +119,7 @@ async def reserve(
         sizes = Sizes(row["prompt_chars"], row["max_tokens"])
         known.put(company_id, assistant_id, sizes)
     tokens = estimate_tokens(sizes.prompt_chars + len(body.user_input or ""), sizes.max_tokens)
-    return Reserved(job_id=new_id(), tokens=tokens)
+    return Reserved(job_id=job_id or new_id(), tokens=tokens)
 
 
 class GroupInsert:

@@ -102,6 +102,11 @@ async def claim_many(session: Executor, job_ids: list[str], lease: timedelta) ->
     ]
 
 
+async def job_exists(connection: asyncpg.Connection, job_id: str) -> bool:
+    """Whether the job's row is committed (in any state)."""
+    return bool(await connection.fetchval(lifecycle_sql.JOB_EXISTS, job_id))
+
+
 async def claim(session: AsyncSession, job_id: str, lease: timedelta) -> Claim | None:
     """Take a job for execution, or None when it is gone, finished, blocked or leased by another."""
     claims = await claim_many(session, [job_id], lease)

@@ -182,4 +182,6 @@ RELEASE = text(
 # the result's rows) was more than half of each one's CPU in the interactive worker's event loop
 # (claim 0.65 against 0.24 ms, outcome 0.64 against 0.26, per synchronous request).
 CLAIM_DRIVER = DriverStatement(CLAIM_RELAXED)
+# Whether a job's row is there, whatever its state (a claim that found nothing asks).
+JOB_EXISTS = "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)"
 FINISH_DRIVER = DriverStatement(FINISH)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import structlog
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.assistants import service as assistants
@@ -38,8 +40,11 @@ from shared.limits.queued import QueuedGauge
 from shared.limits.schemas import Decision, Limits
 from shared.limits.service import estimate_tokens
 from shared.models import Assistant, Job
+from shared.queueing import QueuedMessage
 from shared.sessions import service as sessions
 from shared.sessions.repository import messages as session_messages
+
+logger = structlog.get_logger(__name__)
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
@@ -64,21 +69,38 @@ class Gate:
     limiter: Limiter
     queue: QueuedGauge
     limits: Limits  # the company's, read with its API key
+    # Where an admitted job's message goes when the broker is not the limiter's Redis (None: it
+    # is, and the message rides with the admission, `Limiter.acquire(send=...)`).
+    separate_broker: Redis | None = None
 
 
 async def _pass_gate(
-    gate: Gate, company_id: str, job_id: str, kind: str, tokens: int
+    gate: Gate,
+    company_id: str,
+    job_id: str,
+    kind: str,
+    tokens: int,
+    message: QueuedMessage | None = None,
 ) -> tuple[Limits, Decision | None]:
     """Interactive requests are admitted now or refused (429); others only against the queue cap.
 
     Only an interactive answer carries `X-RateLimit-*`: an asynchronous job does not consume the
     rate when it is accepted (the dispatcher admits it later), so remaining/reset would mislead.
+    `message`: the job's task message, sent once the job is admitted (see `admit_fresh`).
     """
     limits = gate.limits
     if kind == "interactive":
-        decision = await gate.limiter.acquire(company_id, limits, job_id, tokens)
+        send = None
+        if message is not None and gate.separate_broker is None:
+            send = (message.key, message.body)
+        decision = await gate.limiter.acquire(company_id, limits, job_id, tokens, send=send)
         if not decision.allowed:
             raise refused(limits, decision)
+        if message is not None and gate.separate_broker is not None:
+            try:
+                await gate.separate_broker.lpush(message.key, message.body)
+            except Exception as exc:  # the job stays queued; the reaper sends it later
+                logger.warning("enqueue failed; the reaper will retry", error=type(exc).__name__)
         return limits, decision
     if not await gate.queue.take(company_id, limits.max_queued):
         raise queue_full(limits)
@@ -95,13 +117,25 @@ async def admit_fresh(
     *,
     kind: str,
     request_id: str | None = None,
+    job_id: str | None = None,
+    message: QueuedMessage | None = None,
 ) -> Admission:
     """`admit` for a request that starts a new conversation (see `fresh_admission`); `known`
-    holds the assistants' sizes for the limiter's estimate (`assistant_sizes`)."""
-    if kind == "interactive":  # refused over the limits before anything is written
-        reserved = await fresh_admission.reserve(writer.pool, known, company_id, assistant_id, body)
+    holds the assistants' sizes for the limiter's estimate (`assistant_sizes`).
+
+    An interactive job is refused over the limits before anything is written. Its task `message`
+    (for `job_id`) leaves with the admission, before the row is written: the worker's receipt
+    of the message overlaps the insert instead of following it (2-3 ms of a synchronous
+    request, docs/benchmarks.md), and a worker that claims too early waits for the row
+    (`workers.jobs.pipeline`). If the insert fails, the request fails, its limiter reservation
+    is freed, and the worker finds no row and drops the message.
+    """
+    if kind == "interactive":
+        reserved = await fresh_admission.reserve(
+            writer.pool, known, company_id, assistant_id, body, job_id=job_id
+        )
         limits, decision = await _pass_gate(
-            gate, company_id, reserved.job_id, kind, reserved.tokens
+            gate, company_id, reserved.job_id, kind, reserved.tokens, message
         )
         try:
             job, sizes = await fresh_admission.insert(

@@ -6,9 +6,12 @@
 -- which no job id can be): a call costs O(jobs leaving the window), not O(jobs in it).
 -- Jobs are admitted in the order given, up to the first one a limit refuses (the dispatcher
 -- asks for a company's next jobs in one call; the API asks for one).
--- KEYS: 1 requests zset, 2 token zset, 3 token amounts hash, 4 concurrency zset
+-- KEYS: 1 requests zset, 2 token zset, 3 token amounts hash, 4 concurrency zset,
+--       5 (optional) a queue's list, which receives ARGV[7] once every job is admitted (the API
+--       sends a synchronous job's task message with its admission: one round trip, and nothing
+--       is sent for a refused request)
 -- ARGV: 1 window ms, 2 rpm, 3 tpm, 4 concurrency, 5 lease ms, 6 dry run (1/0),
---       then (job id, tokens) pairs
+--       7 the message (with KEYS[5] only), then (job id, tokens) pairs
 -- Returns {admitted, wait ms, refusing limit or '', requests, tokens, running, reset ms}; a dry
 -- run admits nothing and answers 1 when the first job would be admitted.
 local t = redis.call('TIME')
@@ -40,8 +43,10 @@ local reset = 0
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #oldest > 0 then reset = tonumber(oldest[2]) + window - now end
 
+local first = 7
+if #KEYS >= 5 then first = 8 end
 local admitted, wait, which = 0, 0, ''
-for i = 7, #ARGV, 2 do
+for i = first, #ARGV, 2 do
   local job, tokens = ARGV[i], tonumber(ARGV[i + 1])
   if tokens > tpm then tokens = tpm end  -- a job larger than the budget runs alone in an empty window
   if not dry and redis.call('ZSCORE', KEYS[1], job) then
@@ -86,5 +91,6 @@ end
 if admitted > 0 and not dry then
   for k = 1, 3 do redis.call('PEXPIRE', KEYS[k], window * 2) end
   redis.call('PEXPIRE', KEYS[4], lease * 2)
+  if first == 8 and admitted * 2 == #ARGV - 7 then redis.call('LPUSH', KEYS[5], ARGV[7]) end
 end
 return {admitted, wait, which, requests, used, running, reset}

@@ -42,9 +42,15 @@ class Limiter:
         return [f"{base}:requests", f"{base}:tokens", f"{base}:amounts", f"{base}:running"]
 
     async def _call(
-        self, company_id: str, limits: Limits, jobs: Sequence[tuple[str, int]], dry_run: bool
+        self,
+        company_id: str,
+        limits: Limits,
+        jobs: Sequence[tuple[str, int]],
+        dry_run: bool,
+        send: tuple[str, bytes] | None = None,
     ) -> tuple[int, Decision]:
-        args: list[str | int] = [
+        keys = self._keys(company_id)
+        args: list[str | int | bytes] = [
             self.window_ms,
             limits.rpm,
             limits.tpm,
@@ -52,9 +58,12 @@ class Limiter:
             self.lease_ms,
             1 if dry_run else 0,
         ]
+        if send is not None:
+            keys.append(send[0])
+            args.append(send[1])
         for job_id, tokens in jobs:
             args += [job_id, max(0, tokens)]
-        raw = await self._acquire(keys=self._keys(company_id), args=args)
+        raw = await self._acquire(keys=keys, args=args)
         admitted, wait_ms, which, requests, used, running, reset_ms = raw
         decision = Decision(
             allowed=int(admitted) >= len(jobs),
@@ -68,10 +77,21 @@ class Limiter:
         return int(admitted), decision
 
     async def acquire(
-        self, company_id: str, limits: Limits, job_id: str, tokens: int, *, dry_run: bool = False
+        self,
+        company_id: str,
+        limits: Limits,
+        job_id: str,
+        tokens: int,
+        *,
+        dry_run: bool = False,
+        send: tuple[str, bytes] | None = None,
     ) -> Decision:
-        """Admit the job under all three limits (or, with dry_run, only report the state)."""
-        _, decision = await self._call(company_id, limits, [(job_id, tokens)], dry_run)
+        """Admit the job under all three limits (or, with dry_run, only report the state).
+
+        `send`: (a Redis list, a message) pushed onto it in the same atomic call if the job is
+        admitted, nothing if it is refused. The list must live on this limiter's Redis.
+        """
+        _, decision = await self._call(company_id, limits, [(job_id, tokens)], dry_run, send)
         return decision
 
     async def acquire_many(

@@ -84,3 +84,29 @@ def test_a_restamp_is_skipped_only_while_the_admission_is_recent_by_a_skewed_clo
     assert limiter.restamp_may_change(now - 3_600)
     # A clock ahead of ours by less than the skew still counts as recent.
     assert not limiter.restamp_may_change(now + 0.2)
+
+
+async def test_acquire_sends_the_message_with_an_admission_and_never_with_a_refusal():
+    settings = get_settings()
+    redis = Redis.from_url(settings.redis_url)
+    limiter = Limiter(redis, settings)
+    company = f"limiter-{uuid.uuid4().hex}"
+    queue = settings.key("test-queue", company)
+    limits = Limits(rpm=1, tpm=100_000, concurrency=10, max_queued=100)
+    try:
+        probe = await limiter.acquire(
+            company, limits, "probe", 10, dry_run=True, send=(queue, b"0")
+        )
+        assert probe.allowed and await redis.llen(queue) == 0  # a dry run sends nothing
+
+        admitted = await limiter.acquire(company, limits, "job-1", 10, send=(queue, b"first"))
+        refused = await limiter.acquire(company, limits, "job-2", 10, send=(queue, b"second"))
+
+        assert admitted.allowed and not refused.allowed
+        assert await redis.lrange(queue, 0, -1) == [b"first"]
+        assert refused.requests == 1  # the refused job was not counted either
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"*{company}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()

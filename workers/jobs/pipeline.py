@@ -28,6 +28,13 @@ from workers.runtime import Runtime
 
 FollowUps = list[tuple[str, str]]  # (job id, kind) to enqueue after the outcome is committed
 DISPATCH_REQUEST = ("", "dispatch")  # a follow-up that asks for a dispatcher round
+# A synchronous job's message leaves the API with its admission, before the job's row is
+# committed (`shared.jobs.service.admit_fresh`). A claim that finds no row waits for it this long,
+# looking again after 0.5 ms, then twice as long each time up to the cap; then drops the message
+# (the request failed; or its insert took longer still, and the reaper sends the job again).
+UNWRITTEN_JOB_WAIT_SECONDS = 5.0
+UNWRITTEN_JOB_FIRST_PAUSE_SECONDS = 0.0005
+UNWRITTEN_JOB_MAX_PAUSE_SECONDS = 0.05
 log = structlog.get_logger()
 
 
@@ -217,6 +224,23 @@ async def execute_chunk(
     return [follow_up for result in results if isinstance(result, list) for follow_up in result]
 
 
+async def _claim_once_written(rt: Runtime, job_id: str, lease: timedelta) -> list[Claim]:
+    """The claim of a job whose message came with its admission, once its row is committed;
+    none if the row is there but not claimable (taken, cancelled) or never came."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + UNWRITTEN_JOB_WAIT_SECONDS
+    pause = UNWRITTEN_JOB_FIRST_PAUSE_SECONDS
+    while True:
+        async with rt.job_pool.acquire() as connection:
+            if await lifecycle.job_exists(connection, job_id):
+                return await lifecycle.claim_many(connection, [job_id], lease)
+        if loop.time() >= deadline:
+            log.warning("job not written in time; its message is dropped", job_id=job_id)
+            return []
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, UNWRITTEN_JOB_MAX_PAUSE_SECONDS)
+
+
 async def _execute(
     rt: Runtime, job_ids: list[str], room: Room, admitted_before: float | None
 ) -> FollowUps:
@@ -232,6 +256,8 @@ async def _execute_part(
     lease = timedelta(seconds=rt.settings.job_lease_seconds)
     async with rt.job_pool.acquire() as connection:  # one statement: no BEGIN, no COMMIT
         claims = await lifecycle.claim_many(connection, job_ids, lease)
+    if not claims and admitted_before is not None:  # maybe sent before its row was written
+        claims = await _claim_once_written(rt, job_ids[0], lease)
     if not claims:  # finished, cancelled, gone, blocked, or running elsewhere: nothing to do
         return []
     prepared = await asyncio.gather(*(_prepare(rt, claim) for claim in claims))

@@ -53,7 +53,8 @@ def execute(job_id: str, admitted_before: float | None = None) -> None:
     """Run one job. Safe to deliver twice: the claim lets only one delivery write an outcome.
 
     `admitted_before`: sent by the API for a synchronous job its limiter admitted (see
-    `shared.queueing.push_jobs`); absent when the reaper or a finished turn sends the job."""
+    `shared.queueing.execute_message`), whose row may still be on its way; absent when the
+    reaper or a finished turn sends the job."""
     rt = runtime()
     _send(rt.run(execute_chunk(rt, [job_id], urgent=True, admitted_before=admitted_before)))
 
