@@ -42,6 +42,12 @@ PROVIDER_RETRIES = Counter(
     "Provider call attempts that failed and will be retried, by provider and error code.",
     ["provider", "code"],
 )
+UNWRITTEN_JOB_WAITS = Counter(
+    "assistants_unwritten_job_waits_total",
+    "Synchronous jobs whose message came before their row was committed, by how the wait ended:"
+    " claimed, not_claimable (there, but taken or cancelled), dropped (never came).",
+    ["outcome"],
+)
 PROVIDER_IN_FLIGHT = Gauge(
     "assistants_provider_calls_in_flight",
     "Provider calls waiting for an answer now, by provider.",
@@ -120,6 +126,13 @@ def record_job_finished(job: ClaimedJob, outcome: Outcome) -> None:
         input_tokens=outcome.input_tokens,
         output_tokens=outcome.output_tokens,
     )
+
+
+def record_unwritten_job_wait(outcome: str, job_id: str) -> None:
+    """Count how a claim's wait for a job's row ended (and log a dropped message)."""
+    UNWRITTEN_JOB_WAITS.labels(outcome).inc()
+    if outcome == "dropped":
+        logger.warning("job not written in time; its message is dropped", job_id=job_id)
 
 
 def start_exporter(port: int, address: str) -> bool:

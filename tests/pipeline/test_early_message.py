@@ -15,8 +15,11 @@ from shared.jobs import fresh_admission
 from shared.jobs.schemas import ExecuteRequest
 from shared.queueing import execute_message, make_celery
 from tests.factories import create_assistant
-from tests.pipeline.conftest import wait_for_job
+from tests.pipeline.conftest import scrape, wait_for_job
 from tests.pipeline.helpers import unique
+from tests.prometheus import sample
+
+WAITS = "assistants_unwritten_job_waits_total"
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -32,8 +35,11 @@ async def _send_before_writing(job_id: str) -> None:
         await redis.aclose()
 
 
-async def test_a_job_whose_message_came_first_runs_once_its_row_is_written(client, tenant, emu):
+async def test_a_job_whose_message_came_first_runs_once_its_row_is_written(
+    client, tenant, emu, worker_metrics
+):
     assistant = await create_assistant(client, tenant)
+    claimed_before = sample(scrape(worker_metrics), WAITS, outcome="claimed")
     text = unique("written late")
     job_id = new_id()
     await _send_before_writing(job_id)
@@ -63,12 +69,14 @@ async def test_a_job_whose_message_came_first_runs_once_its_row_is_written(clien
     assert waited.total_seconds() < get_settings().queued_job_requeue_seconds
     assert job["result"]["response"] == f"Echo: {text} [turns=1]"
     assert len(emu.requests(contains=text)) == 1
+    assert sample(scrape(worker_metrics), WAITS, outcome="claimed") == claimed_before + 1
 
 
 async def test_the_message_of_a_job_never_written_is_dropped_and_the_worker_goes_on(
-    client, tenant, emu, worker
+    client, tenant, emu, worker, worker_metrics
 ):
     assistant = await create_assistant(client, tenant)
+    dropped_before = sample(scrape(worker_metrics), WAITS, outcome="dropped")
     job_id = new_id()
     await _send_before_writing(job_id)
 
@@ -87,3 +95,4 @@ async def test_the_message_of_a_job_never_written_is_dropped_and_the_worker_goes
     assert "job not written in time; its message is dropped" in line
     status = await client.get(f"/api/jobs/{job_id}", headers=tenant.headers)
     assert status.status_code == 404
+    assert sample(scrape(worker_metrics), WAITS, outcome="dropped") == dropped_before + 1

@@ -1,48 +1,14 @@
 """The API's `/metrics` and a worker's exporter move as jobs run through the real pipeline."""
 
-import os
 import socket
-import time
-from collections.abc import Iterator
 
-import httpx
-import pytest
-
-from emulator.testing import free_port
 from tests.factories import create_assistant
+from tests.pipeline.conftest import scrape
 from tests.pipeline.helpers import execute, unique
 from tests.prometheus import sample
 from workers.metrics import start_exporter
 
 PROVIDER, MODEL = "anthropic", "claude-haiku-4-5"  # a model no other test of this module uses
-
-
-@pytest.fixture(scope="module")
-def worker_metrics(worker) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The session worker's exporter URL (restarting the worker on a free port if none is set)."""
-    if os.environ.get("WORKER_METRICS_PORT", "0") in ("", "0"):
-        os.environ["WORKER_METRICS_PORT"] = str(free_port())
-        os.environ["WORKER_METRICS_ADDRESS"] = "127.0.0.1"
-        worker.stop()
-        worker.start()
-    url = f"http://127.0.0.1:{os.environ['WORKER_METRICS_PORT']}/metrics"
-    # Poll: a restarted CeleryProcess appends to its old log, whose " ready." ends start() at once.
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if "# HELP assistants_jobs_finished_total" in httpx.get(url, timeout=1).text:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the worker did not start its exporter"
-        time.sleep(0.1)
-    yield url
-
-
-def scrape(url: str) -> str:
-    response = httpx.get(url, timeout=5)
-    assert response.status_code == 200
-    return response.text
 
 
 async def test_figures_move_as_jobs_run(client, tenant, emu, worker_metrics):

@@ -233,9 +233,11 @@ async def _claim_once_written(rt: Runtime, job_id: str, lease: timedelta) -> lis
     while True:
         async with rt.job_pool.acquire() as connection:
             if await lifecycle.job_exists(connection, job_id):
-                return await lifecycle.claim_many(connection, [job_id], lease)
+                claims = await lifecycle.claim_many(connection, [job_id], lease)
+                metrics.record_unwritten_job_wait("claimed" if claims else "not_claimable", job_id)
+                return claims
         if loop.time() >= deadline:
-            log.warning("job not written in time; its message is dropped", job_id=job_id)
+            metrics.record_unwritten_job_wait("dropped", job_id)
             return []
         await asyncio.sleep(pause)
         pause = min(pause * 2, UNWRITTEN_JOB_MAX_PAUSE_SECONDS)
