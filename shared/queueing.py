@@ -166,8 +166,9 @@ def task_envelope(
 
 @dataclass(frozen=True, slots=True)
 class QueuedMessage:
-    """A task message and the Redis list of its queue, ready for LPUSH."""
+    """A task message for one job and the Redis list of its queue, ready for LPUSH."""
 
+    job_id: str
     key: str
     body: bytes
 
@@ -190,6 +191,7 @@ def execute_message(
         None if admitted_before is None else {"admitted_before": admitted_before}
     )
     return QueuedMessage(
+        job_id,
         broker_queue_key(settings, queue),
         task_envelope(app, settings, EXECUTE_TASK, [job_id], queue, kwargs),
     )

@@ -9,7 +9,8 @@ from pydantic.alias_generators import to_camel
 
 
 def iso_utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """`2025-01-15T10:30:00.123Z`. isoformat, not strftime: half the time, on every job we answer."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 Timestamp = Annotated[

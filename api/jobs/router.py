@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import time
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 import structlog
@@ -16,6 +17,7 @@ from api.monitoring.metrics import record_jobs_accepted
 from api.state import AppState
 from shared import queueing
 from shared.assistants.errors import AssistantNotFound
+from shared.auth.service import Principal
 from shared.db import unit_of_work
 from shared.errors import Unauthorized
 from shared.ids import new_id
@@ -39,7 +41,7 @@ from shared.jobs.schemas import (
     JobOut,
     JobStatus,
 )
-from shared.jobs.service import Gate
+from shared.jobs.service import Admission, Gate
 from shared.limits.errors import RateLimited, rate_headers
 from shared.models import Job
 from shared.notifications import publish_job_done
@@ -142,6 +144,58 @@ async def _reload(state: AppState, company_id: str, job_id: str) -> Job:
     return job
 
 
+async def _admit(
+    state: AppState,
+    principal: Principal,
+    assistant_id: str,
+    body: ExecuteRequest,
+    response: Response,
+    *,
+    kind: str,
+    request_id: str | None,
+    idempotency_key: str | None,
+    message: queueing.QueuedMessage | None = None,
+) -> tuple[Admission, dict[str, str]]:
+    """The admission (`message`: a new conversation's synchronous job's, sent with it) and its
+    `X-RateLimit-*` headers, already set on `response`."""
+    separate_broker = None if state.broker is state.redis else state.broker
+    gate = Gate(state.limiter, state.queued, principal.limits, separate_broker)
+    if fresh_admission.applies(body, idempotency_key):
+        admission = await service.admit_fresh(
+            state.admissions,
+            state.assistant_sizes,
+            gate,
+            principal.company_id,
+            assistant_id,
+            body,
+            kind=kind,
+            request_id=request_id,
+            message=message,
+        )
+    else:
+        async with unit_of_work(state.sessionmaker) as session:
+            admission = await service.admit(
+                session,
+                principal.company_id,
+                assistant_id,
+                body,
+                kind=kind,
+                idempotency_key=idempotency_key,
+                idempotency_ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
+                request_id=request_id,
+                gate=gate,
+            )
+    if admission.created:
+        record_jobs_accepted(admission.job.kind)
+    headers = (
+        rate_headers(admission.limits, admission.decision)
+        if admission.limits and admission.decision
+        else {}
+    )
+    response.headers.update(headers)
+    return admission, headers
+
+
 @router.post(
     "/api/assistants/{assistant_id}/execute",
     response_model=ExecuteResponse,
@@ -165,68 +219,43 @@ async def execute_assistant(
     created when `sessionId` is absent or unknown. A synchronous request over the company's limits
     is refused at once (429 `RATE_LIMITED`); an asynchronous one waits its turn instead.
     """
-    respond_async = prefer is not None and "respond-async" in prefer.lower()
-    kind = "async" if respond_async else "interactive"
-    separate_broker = None if state.broker is state.redis else state.broker
-    gate = Gate(state.limiter, state.queued, principal.limits, separate_broker)
-    admitted_before = time.time()  # before the limiter stamps the job (see `push_jobs`)
-    fresh = fresh_admission.applies(body, idempotency_key)
-    outcome: Outcome | None = None
-    async with contextlib.AsyncExitStack() as waits:
-        job_id: str | None = None
-        message: queueing.QueuedMessage | None = None
-        if fresh and not respond_async:  # its message leaves with its admission: wait from now
-            job_id = new_id()
-            done = await waits.enter_async_context(state.waiter.waiting(job_id))
-            message = queueing.execute_message(
-                state.celery, state.settings, job_id, kind, admitted_before
-            )
-        if fresh:
-            admission = await service.admit_fresh(
-                state.admissions,
-                state.assistant_sizes,
-                gate,
-                principal.company_id,
-                assistant_id,
-                body,
-                kind=kind,
-                request_id=request_id,
-                job_id=job_id,
-                message=message,
-            )
-        else:
-            async with unit_of_work(state.sessionmaker) as session:
-                admission = await service.admit(
-                    session,
-                    principal.company_id,
-                    assistant_id,
-                    body,
-                    kind=kind,
-                    idempotency_key=idempotency_key,
-                    idempotency_ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
-                    request_id=request_id,
-                    gate=gate,
-                )
+    admit = partial(
+        _admit,
+        state,
+        principal,
+        assistant_id,
+        body,
+        response,
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+    )
+    if prefer is not None and "respond-async" in prefer.lower():
+        admission, headers = await admit(kind="async")
         job = admission.job
-        if admission.created:
-            record_jobs_accepted(job.kind)
-        headers = (
-            rate_headers(admission.limits, admission.decision)
-            if admission.limits and admission.decision
-            else {}
+        if admission.created and not job.blocked:
+            await request_dispatch(state)
+        return accepted(job, headers)
+    admitted_before = time.time()  # before the limiter stamps the job (see `push_jobs`)
+    outcome: Outcome | None = None
+    if fresh_admission.applies(body, idempotency_key):
+        # The job's message leaves with its admission: the wake-up is awaited from before it.
+        message = queueing.execute_message(
+            state.celery, state.settings, new_id(), "interactive", admitted_before
         )
-        response.headers.update(headers)
-        if respond_async:
-            if admission.created and not job.blocked:
-                await request_dispatch(state)
-            return accepted(job, headers)
-        if message is None:
-            done = await waits.enter_async_context(state.waiter.waiting(job.id))
-            if admission.should_enqueue:  # admitted by the limiter in this request
-                await enqueue(state, [(job.id, job.kind)], admitted_before)
-        if job.status not in TERMINAL:
+        async with state.waiter.waiting(message.job_id) as done:
+            admission, headers = await admit(kind="interactive", message=message)
+            job = admission.job
             with contextlib.suppress(TimeoutError):
                 outcome = await asyncio.wait_for(done, timeout=state.settings.sync_wait_seconds)
+    else:
+        admission, headers = await admit(kind="interactive")
+        job = admission.job
+        async with state.waiter.waiting(job.id) as done:
+            if admission.should_enqueue:  # admitted by the limiter in this request
+                await enqueue(state, [(job.id, job.kind)], admitted_before)
+            if job.status not in TERMINAL:
+                with contextlib.suppress(TimeoutError):
+                    outcome = await asyncio.wait_for(done, timeout=state.settings.sync_wait_seconds)
     if outcome is None:  # no notification in time, or one without the outcome: read the job
         job = await _reload(state, principal.company_id, job.id)
         if job.status == JobStatus.cancelled:

@@ -117,14 +117,13 @@ async def admit_fresh(
     *,
     kind: str,
     request_id: str | None = None,
-    job_id: str | None = None,
     message: QueuedMessage | None = None,
 ) -> Admission:
     """`admit` for a request that starts a new conversation (see `fresh_admission`); `known`
     holds the assistants' sizes for the limiter's estimate (`assistant_sizes`).
 
     An interactive job is refused over the limits before anything is written. Its task `message`
-    (for `job_id`) leaves with the admission, before the row is written: the worker's receipt
+    (which names the job's id) leaves with the admission, before the row is written: the worker's receipt
     of the message overlaps the insert instead of following it (2-3 ms of a synchronous
     request, docs/benchmarks.md), and a worker that claims too early waits for the row
     (`workers.jobs.pipeline`). If the insert fails, the request fails, its limiter reservation
@@ -132,7 +131,12 @@ async def admit_fresh(
     """
     if kind == "interactive":
         reserved = await fresh_admission.reserve(
-            writer.pool, known, company_id, assistant_id, body, job_id=job_id
+            writer.pool,
+            known,
+            company_id,
+            assistant_id,
+            body,
+            job_id=None if message is None else message.job_id,
         )
         limits, decision = await _pass_gate(
             gate, company_id, reserved.job_id, kind, reserved.tokens, message
