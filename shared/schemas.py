@@ -9,7 +9,8 @@ from pydantic.alias_generators import to_camel
 
 
 def iso_utc(value: datetime) -> str:
-    """`2025-01-15T10:30:00.123Z`. isoformat, not strftime: half the time, on every job we answer."""
+    """`2025-01-15T10:30:00.123Z` (truncated milliseconds). isoformat, not strftime: half the
+    time, on every job the API answers."""
     return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 

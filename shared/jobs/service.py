@@ -122,12 +122,12 @@ async def admit_fresh(
     """`admit` for a request that starts a new conversation (see `fresh_admission`); `known`
     holds the assistants' sizes for the limiter's estimate (`assistant_sizes`).
 
-    An interactive job is refused over the limits before anything is written. Its task `message`
-    (which names the job's id) leaves with the admission, before the row is written: the worker's receipt
-    of the message overlaps the insert instead of following it (2-3 ms of a synchronous
-    request, docs/benchmarks.md), and a worker that claims too early waits for the row
-    (`workers.jobs.pipeline`). If the insert fails, the request fails, its limiter reservation
-    is freed, and the worker finds no row and drops the message.
+    An interactive job is refused over the limits before anything is written. Its task
+    `message` (which names the job's id) leaves with the admission, before the row is written:
+    the worker's receipt of the message overlaps the insert instead of following it (about 2 ms
+    of a synchronous request, docs/benchmarks.md), and a worker that claims too early waits for
+    the row (`workers.jobs.pipeline`). If the insert fails, the request fails, its limiter
+    reservation is freed, and the worker finds no row and drops the message.
     """
     if kind == "interactive":
         reserved = await fresh_admission.reserve(
