@@ -23,13 +23,13 @@ from api.monitoring.router import router as monitoring_router
 from api.openapi import install_openapi
 from api.prompt_history.router import router as prompt_history_router
 from api.sessions.router import router as sessions_router
-from api.state import AppState
+from api.state import AppState, statement_pool
 from api.usage.router import router as usage_router
 from shared.auth.cache import EpochCache
 from shared.batches.schemas import BatchCreateDoc
 from shared.catalogue.service import catalogue
 from shared.config import Settings, get_settings
-from shared.db import create_driver_pool, create_engine, create_sessionmaker
+from shared.db import create_engine, create_sessionmaker
 from shared.heap import freeze_startup_heap
 from shared.jobs.assistant_sizes import AssistantSizes
 from shared.jobs.fresh_admission import GroupInsert
@@ -48,9 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings)
         catalogue()  # a broken MODEL_CATALOGUE_FILE stops the start, not the first request
         engine = create_engine(settings)
-        # asyncpg's own pool for the hottest single statements: admissions of new conversations
-        # and the assistants' list and get (`shared.db.create_driver_pool`).
-        statements = await create_driver_pool(settings, settings.database_pool_size)
+        statements = await statement_pool(settings)
         redis = Redis.from_url(settings.redis_url)
         # The queues' lists live on the broker's Redis: the same client unless CELERY_BROKER_URL
         # names another server.
