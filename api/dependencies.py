@@ -30,7 +30,11 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_principal(request: Request, state: StateDep) -> Principal:
+async def get_principal(request: Request) -> Principal:
+    """Not on `StateDep`: each sub-dependency is another round of FastAPI's dependency solving
+    on every authenticated request (without it a get's CPU in the API process went from about
+    0.39 to 0.34 ms, four alternating in-process runs of 3,000 requests each)."""
+    state: AppState = request.app.state.resources
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

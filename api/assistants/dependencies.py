@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 
 
 async def get_read_pool(request: Request) -> asyncpg.Pool:
-    # Not `StateDep`: a plain-function dependency costs a thread-pool hop per request.
+    # Not on `StateDep`: a sub-dependency costs a round of dependency solving per request.
     return request.app.state.resources.statements
 
 
