@@ -25,6 +25,7 @@ from api.prompt_history.router import router as prompt_history_router
 from api.sessions.router import router as sessions_router
 from api.state import AppState, statement_pool
 from api.usage.router import router as usage_router
+from shared.assistants.schemas import ListQuery
 from shared.auth.cache import EpochCache
 from shared.batches.schemas import BatchCreateDoc
 from shared.catalogue.service import catalogue
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalogue_router,
     ):
         app.include_router(router)
-    install_openapi(app, extra_models=(BatchCreateDoc,))
+    install_openapi(app, extra_models=(BatchCreateDoc, ListQuery))
     return app
 
 

@@ -7,7 +7,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
-_REF_TEMPLATE = "#/components/schemas/{model}"
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def _error_response(description: str) -> dict[str, Any]:
@@ -34,8 +34,8 @@ def install_openapi(app: FastAPI, extra_models: tuple[type[BaseModel], ...] = ()
                 responses.setdefault("400", _error_response("VALIDATION_ERROR"))
                 if path.startswith("/api/"):
                     operation["security"] = [{"bearer": []}]
-        for model in extra_models:  # bodies a handler parses itself, referenced by openapi_extra
-            definition = model.model_json_schema(by_alias=True, ref_template=_REF_TEMPLATE)
+        for model in extra_models:  # what a handler parses itself, referenced by openapi_extra
+            definition = model.model_json_schema(by_alias=True, ref_template=REF_TEMPLATE)
             for name, nested in definition.pop("$defs", {}).items():
                 components.setdefault("schemas", {})[name] = nested
             components.setdefault("schemas", {})[model.__name__] = definition

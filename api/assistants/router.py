@@ -1,12 +1,11 @@
 """Assistants CRUD, to the letter of the spec."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Request, Response
 
 from api.assistants.dependencies import ReadPool
 from api.dependencies import CurrentPrincipal, SessionDep
 from api.errors import error_responses
+from api.query import parse_query, query_parameters
 from shared.assistants import service
 from shared.assistants.errors import AssistantNotFound, InvalidModel, InvalidProvider
 from shared.assistants.schemas import (
@@ -15,9 +14,7 @@ from shared.assistants.schemas import (
     AssistantList,
     AssistantUpdate,
     Deleted,
-    SortBy,
-    SortOrder,
-    TeamId,
+    ListQuery,
 )
 from shared.errors import Unauthorized
 
@@ -29,28 +26,28 @@ _MODEL = error_responses(Unauthorized, InvalidProvider, InvalidModel)
 _UPDATE = error_responses(Unauthorized, AssistantNotFound, InvalidProvider, InvalidModel)
 
 
-@router.get("", response_model=AssistantList, responses=_AUTH)
+@router.get(
+    "",
+    response_model=AssistantList,
+    responses=_AUTH,
+    openapi_extra=query_parameters(ListQuery),
+)
 async def list_assistants(
-    principal: CurrentPrincipal,
-    pool: ReadPool,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    team_id: Annotated[TeamId | None, Query(alias="teamId")] = None,
-    sort_by: Annotated[SortBy, Query(alias="sortBy")] = SortBy.created_at,
-    order: Annotated[SortOrder | None, Query()] = None,
+    request: Request, principal: CurrentPrincipal, pool: ReadPool
 ) -> Response:
     """All assistants of the caller's company, newest first unless `sortBy`/`order` say otherwise.
 
     `sortBy=lastUsed` orders by `lastAccessedAt` with never-used assistants last.
     """
+    query = parse_query(ListQuery, request)  # not declared parameters: api/query.py says why
     body = await service.list_body(
         pool,
         principal.company_id,
-        team_id=team_id,
-        sort_by=sort_by,
-        order=order,
-        page=page,
-        limit=limit,
+        team_id=query.team_id,
+        sort_by=query.sort_by,
+        order=query.order,
+        page=query.page,
+        limit=query.limit,
     )
     return Response(body, media_type="application/json")
 

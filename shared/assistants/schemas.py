@@ -4,7 +4,15 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from shared.catalogue.schemas import PROVIDERS
 from shared.schemas import CamelModel, Id, PageMeta, StrictInput, Timestamp, storable
@@ -144,6 +152,19 @@ class SortBy(StrEnum):
 class SortOrder(StrEnum):
     asc = "asc"
     desc = "desc"
+
+
+class ListQuery(BaseModel):
+    """The list endpoint's query string. Unknown parameters are ignored, as FastAPI's declared
+    parameters ignore them; a repeated one counts with its last value."""
+
+    model_config = ConfigDict(extra="ignore", title="ListQuery")
+
+    page: int = Field(1, ge=1, le=1_000_000)
+    limit: int = Field(20, ge=1, le=100)
+    team_id: TeamId | None = Field(None, alias="teamId")
+    sort_by: SortBy = Field(SortBy.created_at, alias="sortBy")
+    order: SortOrder | None = None
 
 
 class Deleted(CamelModel):

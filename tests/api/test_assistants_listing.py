@@ -114,6 +114,26 @@ async def test_invalid_query_values_are_a_400_naming_the_parameter(client, tenan
     assert field in error["message"]
 
 
+async def test_an_unauthenticated_request_is_a_401_whatever_its_query(client):
+    response = await client.get("/api/assistants", params={"page": 0, "sortBy": "nope"})
+
+    assert_error(response, 401, "UNAUTHORIZED")
+
+
+async def test_a_repeated_parameter_counts_with_its_last_value_and_unknown_ones_are_ignored(
+    client, tenant
+):
+    created = await create_many(client, tenant, 3)
+    query = "page=1&page=2&limit=9&limit=1&sortBy=name&sortBy=createdAt&order=asc&colour=red"
+
+    response = await client.get(f"/api/assistants?{query}", headers=tenant.headers)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [item["id"] for item in body["data"]] == [created[1]]
+    assert body["meta"] == {"page": 2, "limit": 1, "total": 3}
+
+
 # --- team filter --------------------------------------------------------------------------------
 
 

@@ -112,6 +112,23 @@ async def test_documented_bodies_use_the_spec_camel_case_names(openapi):
     assert resource["id"]["pattern"] == "^[0-9a-f]{24}$"
 
 
+async def test_the_list_documents_its_query_parameters_and_their_limits(openapi):
+    """The handler validates its query string itself (api/query.py); the document still shows
+    each parameter as FastAPI would."""
+    parameters = {p["name"]: p for p in openapi["paths"]["/api/assistants"]["get"]["parameters"]}
+    schemas = openapi["components"]["schemas"]
+
+    assert set(parameters) == {"page", "limit", "teamId", "sortBy", "order"}
+    assert all(p["in"] == "query" and p["required"] is False for p in parameters.values())
+    assert parameters["page"]["schema"]["minimum"] == 1
+    assert parameters["limit"]["schema"]["maximum"] == 100
+    assert parameters["limit"]["schema"]["default"] == 20
+    assert parameters["sortBy"]["schema"]["$ref"] == "#/components/schemas/SortBy"
+    assert schemas["SortBy"]["enum"] == ["createdAt", "name", "lastUsed"]
+    assert {"$ref": "#/components/schemas/SortOrder"} in parameters["order"]["schema"]["anyOf"]
+    assert schemas["SortOrder"]["enum"] == ["asc", "desc"]
+
+
 async def test_update_documents_that_required_fields_cannot_be_null(openapi):
     update = openapi["components"]["schemas"]["AssistantUpdate"]["properties"]
     for field in ("name", "llmProvider", "llmModel"):
