@@ -8,7 +8,6 @@ assistants must not change other tests' plans.
 """
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -18,8 +17,7 @@ from api.state import PLAN_MAX_AGE_SECONDS, statement_pool
 from shared.assistants import bodies
 from shared.assistants.schemas import SortBy, SortOrder
 from shared.config import get_settings
-from shared.database_admin import create_database_if_missing, drop_database
-from shared.migrations.runner import upgrade
+from tests.plans import kept_plan, own_database
 
 COMPANY = "c" * 24
 FIRST = "small" + "1".zfill(19)  # the first assistant `_add_assistants` writes
@@ -29,12 +27,7 @@ LIST = bodies.list_sql(SortBy.created_at, SortOrder.desc, by_team=False)
 @pytest.fixture
 async def small() -> AsyncIterator[tuple[str, asyncpg.Connection]]:
     """A database of its own with three assistants, analyzed, and never analyzed again."""
-    settings = get_settings()
-    url = f"{settings.database_url}_plans_{secrets.token_hex(3)}"
-    await create_database_if_missing(url)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    async with own_database("plans") as (url, connection):
         await connection.execute(
             f"""ALTER TABLE assistants SET (autovacuum_enabled = false);
                 INSERT INTO companies (id, name, created_at) VALUES ('{COMPANY}', 'plans', now())"""
@@ -42,9 +35,6 @@ async def small() -> AsyncIterator[tuple[str, asyncpg.Connection]]:
         await _add_assistants(connection, "small", 3)
         await connection.execute("ANALYZE assistants")
         yield url, connection
-        await connection.close()
-    finally:
-        await drop_database(url)
 
 
 async def _add_assistants(connection: asyncpg.Connection, prefix: str, count: int) -> None:
@@ -59,17 +49,6 @@ async def _add_assistants(connection: asyncpg.Connection, prefix: str, count: in
     )
 
 
-async def _kept_plan(connection: asyncpg.Connection, sql: str, arguments: str) -> str:
-    """The plan of the newest prepared `sql` on this pooled connection."""
-    name = await connection.fetchval(
-        "SELECT name FROM pg_prepared_statements WHERE statement = $1"
-        " ORDER BY prepare_time DESC LIMIT 1",
-        sql,
-    )
-    rows = await connection.fetch(f"EXPLAIN EXECUTE {name}({arguments})")
-    return "\n".join(row[0] for row in rows)
-
-
 async def _plans(pool: asyncpg.Pool) -> tuple[str, str]:
     """(a first page's plan, a get's plan) on a pooled connection, after ten executions each."""
     async with pool.acquire() as connection:
@@ -77,8 +56,8 @@ async def _plans(pool: asyncpg.Pool) -> tuple[str, str]:
             await connection.fetchrow(LIST, COMPANY, 0, 20)
             await connection.fetchval(bodies.GET_SQL, FIRST, COMPANY)
         return (
-            await _kept_plan(connection, LIST, f"'{COMPANY}', 0, 20"),
-            await _kept_plan(connection, bodies.GET_SQL, f"'{FIRST}', '{COMPANY}'"),
+            await kept_plan(connection, LIST, f"'{COMPANY}', 0, 20"),
+            await kept_plan(connection, bodies.GET_SQL, f"'{FIRST}', '{COMPANY}'"),
         )
 
 

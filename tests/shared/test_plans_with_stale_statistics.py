@@ -8,7 +8,6 @@ connections must drop their plans once they are a second old (the last test).
 """
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,10 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.config import get_settings
-from shared.database_admin import create_database_if_missing, drop_database
 from shared.db import create_engine
 from shared.jobs import dispatch_sql, lifecycle_sql
-from shared.migrations.runner import upgrade
+from tests.plans import kept_plan, own_database
 from workers.runtime import PLAN_MAX_AGE_SECONDS, job_path_pool, worker_engine
 
 COMPANY, ASSISTANT = "c" * 24, "a" * 24
@@ -35,15 +33,7 @@ def _numbered(sql: str, names: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 async def stale() -> AsyncIterator[asyncpg.Connection]:
-    settings = get_settings()
-    url = (
-        settings.database_url.rsplit("/", 1)[0]
-        + f"/{settings.database_url.rsplit('/', 1)[1]}_plans_{secrets.token_hex(3)}"
-    )
-    await create_database_if_missing(url)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    async with own_database("plans") as (_, connection):
         await connection.execute(
             """INSERT INTO companies (id, name, created_at) VALUES ($1, 'plans', now());
                INSERT INTO assistants (id, company_id, name, llm_provider, llm_model, llm_prompt,
@@ -62,9 +52,6 @@ async def stale() -> AsyncIterator[asyncpg.Connection]:
         await connection.execute("ANALYZE jobs")  # every job finished: statistics say none queued
         await connection.execute(insert, "wait", "queued", 20_000)
         yield connection
-        await connection.close()
-    finally:
-        await drop_database(url)
 
 
 async def _plan(connection: asyncpg.Connection, sql: str, *args: object) -> str:
@@ -111,12 +98,7 @@ PROBE = "SELECT id FROM jobs WHERE id = ANY(CAST(:ids AS text[])) AND (status ||
 @pytest.fixture
 async def growing() -> AsyncIterator[tuple[str, asyncpg.Connection]]:
     """A database of its own whose jobs table is small, analyzed, and never analyzed again."""
-    settings = get_settings()
-    url = f"{settings.database_url}_growing_{secrets.token_hex(3)}"
-    await create_database_if_missing(url)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    async with own_database("growing") as (url, connection):
         await connection.execute(
             f"""ALTER TABLE jobs SET (autovacuum_enabled = false);
                 INSERT INTO companies (id, name, created_at) VALUES ('{COMPANY}', 'plans', now());
@@ -126,9 +108,6 @@ async def growing() -> AsyncIterator[tuple[str, asyncpg.Connection]]:
                         now(), now())"""
         )
         yield url, connection
-        await connection.close()
-    finally:
-        await drop_database(url)
 
 
 async def _add_jobs(connection: asyncpg.Connection, prefix: str, count: int) -> None:
@@ -188,17 +167,6 @@ async def test_worker_connections_replan_for_a_grown_table_within_a_second(growi
         assert "Seq Scan on jobs" in grown, grown
 
 
-async def _pool_plan(connection: asyncpg.Connection) -> str:
-    """The plan of the newest prepared PROBE on this asyncpg connection."""
-    name = await connection.fetchval(
-        "SELECT name FROM pg_prepared_statements WHERE statement = $1"
-        " ORDER BY prepare_time DESC LIMIT 1",
-        PROBE_DRIVER,
-    )
-    rows = await connection.fetch(f"EXPLAIN EXECUTE {name}('{{nothing-here}}')")
-    return "\n".join(row[0] for row in rows)
-
-
 PROBE_DRIVER = PROBE.replace(":ids", "$1")
 
 
@@ -216,12 +184,12 @@ async def test_the_job_path_runs_generic_plans_made_again_within_a_second(growin
             mode = await connection.fetchval("SHOW plan_cache_mode")
             for _ in range(10):
                 await connection.fetch(PROBE_DRIVER, ["nothing-here"])
-            small = await _pool_plan(connection)
+            small = await kept_plan(connection, PROBE_DRIVER, "'{nothing-here}'")
         await _add_jobs(jobs, "grown", 50_000)
         await asyncio.sleep(PLAN_MAX_AGE_SECONDS + 0.1)
         async with pool.acquire() as connection:
             await connection.fetch(PROBE_DRIVER, ["nothing-here"])  # prepared again: it expired
-            grown = await _pool_plan(connection)
+            grown = await kept_plan(connection, PROBE_DRIVER, "'{nothing-here}'")
     finally:
         await pool.close()
 
