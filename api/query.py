@@ -4,9 +4,10 @@ Why: FastAPI 0.165 resolves each declared query parameter on every request (its 
 its annotation is a sequence, its own validation call). For the five of the assistants' list that
 cost the API process about 0.09 ms of CPU per request, a sixth of it (in-process, four alternating
 runs of 3,000 list requests each: 0.46-0.57 ms before, 0.37-0.48 after), and under the CRUD
-benchmark the API's CPU per request sets the latency. One model validates the same values with the same messages; `query_parameters` documents them in
-OpenAPI as FastAPI would have, and `parse_query` reports errors as FastAPI's own `query.<name>`
-validation errors, so clients see no difference.
+benchmark the API's CPU per request sets the latency. One model validates the same values with
+the same messages; `query_parameters` documents them in OpenAPI as FastAPI would have, and
+`parse_query` reports errors as FastAPI's own `query.<name>` validation errors, so clients see no
+difference.
 """
 
 from typing import Any, TypeVar

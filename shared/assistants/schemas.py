@@ -155,8 +155,8 @@ class SortOrder(StrEnum):
 
 
 class ListQuery(BaseModel):
-    """The list endpoint's query string. Unknown parameters are ignored, as FastAPI's declared
-    parameters ignore them; a repeated one counts with its last value."""
+    """The list endpoint's query string (`api.query.parse_query`). Unknown parameters are
+    ignored, as FastAPI's declared parameters ignored them."""
 
     model_config = ConfigDict(extra="ignore", title="ListQuery")
 
