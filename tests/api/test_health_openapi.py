@@ -3,7 +3,9 @@
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from redis.asyncio import Redis
+from starlette.routing import Route
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 CRUD = [
@@ -142,3 +144,18 @@ async def test_docs_page_serves_swagger_ui_for_the_openapi_document(client):
     assert response.headers["content-type"].startswith("text/html")
     assert "swagger-ui" in response.text.lower()
     assert "/openapi.json" in response.text
+
+
+async def test_every_operation_is_a_route_of_the_app_router_itself(app, openapi):
+    """`api.main.add_routes`: no included-router node for FastAPI to walk on every request,
+    and every documented operation is still served."""
+    assert all(isinstance(route, Route) for route in app.router.routes)
+    served = {
+        (method.lower(), route.path)
+        for route in app.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    documented = {(method, path) for path, item in openapi["paths"].items() for method in item}
+    assert documented <= served
+    assert ("post", "/api/assistants/{assistant_id}/execute") in documented
