@@ -112,6 +112,7 @@ async def create_driver_pool(
     server_settings: dict[str, str] | None = None,
     statement_lifetime: float = 300.0,
     init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    open_at_start: bool = False,
 ) -> asyncpg.Pool:
     """asyncpg's own pool, for the hottest single statements, each its own transaction: the
     API's admission of a new conversation and its assistants' list and get, the workers' claim
@@ -122,7 +123,9 @@ async def create_driver_pool(
     statement against 0.09 here, and 0.3 ms of wall time around each statement in a loaded
     worker. JSON columns come back decoded, as on the engine's connections. `statement_lifetime`
     is asyncpg's `max_cached_statement_lifetime`: a statement is prepared again, and planned
-    again, once it is that old.
+    again, once it is that old. `open_at_start` opens every connection when the pool is made
+    (asyncpg's `init_size`); idle ones still close after asyncpg's inactivity limit, as the pool
+    keeps no floor (`min_size=0`).
     """
 
     async def setup(connection: asyncpg.Connection) -> None:
@@ -139,6 +142,7 @@ async def create_driver_pool(
     return await asyncpg.create_pool(
         make_url(settings.database_url).set(drivername="postgresql").render_as_string(False),
         min_size=0,
+        init_size=size if open_at_start else 0,
         max_size=size,
         max_cached_statement_lifetime=statement_lifetime,
         server_settings=server_settings,
