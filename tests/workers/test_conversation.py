@@ -117,3 +117,9 @@ def test_build_request_names_tool_results_after_the_calls_they_answer():
     request = build_request(claim, images=[])
     assert request.turns[-1].tool_results == [RESULT]
     assert request.turns[-2].tool_calls == [CALL]
+
+
+def test_build_request_keys_every_attempt_with_the_jobs_id():
+    claim = _claim("gpt-4o", 1_000, [], userInput="q")
+    claim.job.id = "job_01"
+    assert build_request(claim, images=[]).idempotency_key == "job_01"

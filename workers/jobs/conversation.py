@@ -87,4 +87,5 @@ def build_request(claim: Claim, images: list[dict[str, Any]]) -> ProviderRequest
         turns=trim([*history, current], budget),
         max_tokens=max_tokens,
         tools=claim.tools,
+        idempotency_key=job.id,
     )

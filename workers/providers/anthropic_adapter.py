@@ -11,6 +11,7 @@ from workers.providers.base import (
     Turn,
     malformed_reply,
     stainless_errors,
+    stainless_options,
 )
 
 # As in the OpenAI adapter: the client's generic `post` with our wire-format body, read as the
@@ -96,7 +97,12 @@ class AnthropicProvider:
             **kwargs,
         }
         with stainless_errors(anthropic, "anthropic", self._key):
-            message = await self._client.post(self._url, cast_to=object, content=orjson.dumps(body))
+            message = await self._client.post(
+                self._url,
+                cast_to=object,
+                content=orjson.dumps(body),
+                options=stainless_options(request),
+            )
         return _reply(message)
 
     async def aclose(self) -> None:

@@ -12,6 +12,7 @@ from workers.providers.base import (
     Turn,
     malformed_reply,
     stainless_errors,
+    stainless_options,
 )
 
 # Why the client's generic `post` rather than `chat.completions.create`: `create` first walks the
@@ -24,7 +25,7 @@ from workers.providers.base import (
 # The body goes as `content` (bytes from orjson, not the SDK's json encoder) to the endpoint's
 # absolute URL (the SDK joins a relative path onto `base_url` for every call): together a tenth of
 # the SDK's CPU per call in a batch drain (py-spy).
-_CREATE_OPTIONS: Any = {"security": {"bearer_auth": True}}
+_BEARER_AUTH: Any = {"bearer_auth": True}
 
 
 def _parse_arguments(raw: str | None) -> dict[str, Any]:
@@ -134,7 +135,10 @@ class OpenAIProvider:
         }
         with stainless_errors(openai, "openai", self._key):
             completion = await self._client.post(
-                self._url, cast_to=object, content=orjson.dumps(body), options=_CREATE_OPTIONS
+                self._url,
+                cast_to=object,
+                content=orjson.dumps(body),
+                options=stainless_options(request, security=_BEARER_AUTH),
             )
         return _reply(completion)
 
