@@ -151,7 +151,7 @@ def stainless_options(request: ProviderRequest, **options: Any) -> Any:
     idempotency key. Without one, both SDKs draw a `uuid4` on every call for a header their
     clients do not send (no `_idempotency_header`): 4-5% of a worker's event loop in a batch drain
     (py-spy); with the job's id, the worker's CPU per batch item fell from 0.44-0.50 to 0.41-0.49 ms
-    (medians 0.475 and 0.440, six drains each). Were the header sent, it would carry the job's id
+    (medians 0.476 and 0.438, six drains each). Were the header sent, it would carry the job's id
     for each attempt, as the SDKs reuse their own key across their retries."""
     if request.idempotency_key is not None:
         options["idempotency_key"] = request.idempotency_key
