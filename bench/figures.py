@@ -397,6 +397,7 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         "## Set-up",
         "",
         *machine(),
+        *([r["pace"].line()] if r.get("pace") else []),
         f"- PostgreSQL server {r.get('server_version', 'n/a')}, autovacuum "
         f"{r.get('autovacuum', 'n/a')} (off slows long drains: see docs/operations.md)",
         f"- Command: `{command}`; took {r['elapsed']:.0f} s; load generator: {r['tool']} "

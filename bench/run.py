@@ -96,7 +96,7 @@ def main() -> int:
     run_id = f"{os.getpid()}_{secrets.token_hex(3)}"
     configure_environment(run_id)
 
-    from bench import scenarios
+    from bench import pace, scenarios
     from bench.figures import build
     from bench.load import Load
     from bench.world import World
@@ -134,6 +134,7 @@ def main() -> int:
     try:
         scenarios.log(f"run {run_id}: logs in {world.log_dir}; load by {load.tool}")
         world.create_database()
+        results["pace"] = pace.measure(world.settings.redis_url, world.settings.sync_database_url)
         world.start("emulator")
         world.start("api")
         world.start("beat")
