@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench import cpu, sched_report
+from bench import cpu, pace, sched_report
 from bench.report import Figure, fmt, machine, median, render
 
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
@@ -398,6 +398,11 @@ def build(r: dict[str, Any], args: argparse.Namespace) -> str:
         "",
         *machine(),
         *([r["pace"].line()] if r.get("pace") else []),
+        *(
+            [pace.steal_line(r["cpu_times"], r["cpu_times_end"])]
+            if r.get("cpu_times") and r.get("cpu_times_end")
+            else []
+        ),
         f"- PostgreSQL server {r.get('server_version', 'n/a')}, autovacuum "
         f"{r.get('autovacuum', 'n/a')} (off slows long drains: see docs/operations.md)",
         f"- Command: `{command}`; took {r['elapsed']:.0f} s; load generator: {r['tool']} "

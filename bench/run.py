@@ -131,6 +131,7 @@ def main() -> int:
     world = World()
     started = time.monotonic()
     results: dict[str, object] = {"plan": plan, "tool": load.tool, "argv": sys.argv[1:]}
+    results["cpu_times"] = pace.CpuTimes.read()
     try:
         scenarios.log(f"run {run_id}: logs in {world.log_dir}; load by {load.tool}")
         world.create_database()
@@ -201,6 +202,7 @@ def main() -> int:
         results["error"] = f"{type(exc).__name__}: {exc}"[:500]
     finally:
         results["elapsed"] = time.monotonic() - started
+        results["cpu_times_end"] = pace.CpuTimes.read()
         world.close(keep_database=args.keep_db)
     Path(args.output).write_text(build(results, args))
     scenarios.log(f"done in {results['elapsed']:.0f}s; wrote {args.output}")
