@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import get_settings
-from shared.db import create_engine, create_sessionmaker
+from shared.db import create_engine, create_sessionmaker, utcnow
 from shared.jobs import lifecycle, service
 from shared.jobs.lifecycle import Outcome
 from shared.jobs.schemas import ExecuteRequest
@@ -44,10 +44,16 @@ async def _admit(
     text: str,
     sid: str,
 ) -> Job:
+    """An asynchronous job, admitted and (unless it waits for its turn) marked handed out, as the
+    dispatcher marks the jobs a worker claims. Left waiting for the dispatcher, it could be taken
+    first by the session's real beat and worker, which the pipeline tests start and which run on
+    through the tests that follow them."""
     async with sessions() as session, session.begin():
         admission = await service.admit(
             session, company_id, assistant_id, body(text, sid), kind="async"
         )
+        if not admission.job.blocked:
+            admission.job.enqueued_at = utcnow()
     return admission.job
 
 
