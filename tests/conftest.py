@@ -2,17 +2,24 @@
 
 The environment is set before any project module reads its settings, the database is migrated
 with Alembic (the same path as production) and dropped at the end, and every Redis key with the
-run's prefix is deleted.
+run's prefix is deleted. The run's temporary files (the real processes' logs, beat's schedule,
+the metrics folders) go in one folder of their own, removed when the run passes and kept when it
+fails: the logs of the worker and beat are what explains a failure in the pipeline.
 """
 
 import asyncio
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
+# TMPDIR for the processes the tests start and for their children; tempfile's own for this one.
+RUN_TMP = tempfile.mkdtemp(prefix=f"assistants-test-{RUN_ID}-")
+os.environ["TMPDIR"] = tempfile.tempdir = RUN_TMP
 BASE_DATABASE = os.environ.get(
     "TEST_DATABASE_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432"
 )
@@ -54,6 +61,16 @@ from redis import Redis  # noqa: E402
 from shared.config import get_settings  # noqa: E402
 from shared.database_admin import create_database_if_missing, drop_database  # noqa: E402
 from shared.migrations.runner import upgrade  # noqa: E402
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if exitstatus == pytest.ExitCode.OK:
+        shutil.rmtree(RUN_TMP, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int) -> None:  # type: ignore[no-untyped-def]
+    if exitstatus != pytest.ExitCode.OK:
+        terminalreporter.write_line(f"this run's process logs are kept in {RUN_TMP}")
 
 
 @pytest.fixture(scope="session")
