@@ -1,6 +1,5 @@
 """What keeps test runs apart and leaves nothing behind (tests/conftest.py)."""
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,6 @@ def test_temporary_files_of_the_tests_and_their_processes_land_in_the_runs_folde
         capture_output=True,
         text=True,
         check=True,
-        env=os.environ.copy(),
     )
     assert Path(child.stdout.strip()) == run_tmp
     assert Path(tempfile.gettempdir()) == run_tmp
