@@ -1,13 +1,11 @@
 """The host's mix of speeds: what moves the absolute targets from one machine to the next.
 
-Machines of this kind differ by up to three times in pace, and not along one axis. The CPU-heavy
-figures (the bare endpoint, a page of the list) follow the interpreter's speed; the chains follow
-how long a hop takes: a synchronous execute crosses about a dozen process boundaries (HTTP, Redis,
-Celery's receipt and hand-offs between threads, PostgreSQL, the provider) one after another, a
-no-op task makes three Redis round trips. Two machines with about the same bare endpoint (6,273-6,862
-and 5,380-6,204 req/s) drained no-op tasks at 846-889 and at 461-540 tasks/s (stops 30 and 32,
-bench/analysis.md): the page says which kind of machine it was measured on, so that runs on
-different machines can be compared.
+Machines of this kind differ by up to three times in pace, and not along one axis: some figures are
+CPU-heavy (the bare endpoint, a page of the list), others chains of hops (a synchronous execute
+crosses about a dozen process boundaries one after another, a no-op task makes three Redis round
+trips). Two machines with about the same bare endpoint (6,273-6,862 and 5,380-6,204 req/s) drained
+no-op tasks at 846-889 and at 461-540 tasks/s (stops 30 and 32, bench/analysis.md): the page says
+which kind of machine it was measured on, so that runs on different machines can be compared.
 
 The idle probes (each the median of a few rounds, a few seconds in all) run one thing at a time,
 and a machine can be quick at that and slow when both cores work, which the whole system does:
@@ -84,9 +82,9 @@ class Pace:
             f"redis-py {self.redis_us:.0f} µs; a PostgreSQL `SELECT 1` from asyncpg "
             f"{self.postgres_us:.0f} µs; two such loops at once, each in its own process, "
             f"{self.both_cores:.2f}x the time of one alone (two independent cores: about 1.0). "
-            "The loop and the cycle set the CPU-heavy figures, the round trips the chains of "
-            "hops (target 4's path, the no-op drain), the last how much the two cores slow each "
-            "other down when both work, as the system's processes do."
+            "Each is one kind of work the system does (interpreting, missing the cache, "
+            "hopping between threads, processes and servers, both cores busy at once); which of "
+            "them sets a host's pace is still being learnt (bench/analysis.md)."
         )
 
 
